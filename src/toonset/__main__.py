@@ -1,0 +1,5 @@
+import sys
+
+from toonset.cli import main
+
+sys.exit(main())

@@ -1,0 +1,112 @@
+"""Pure functions over analysis images (numpy in, numbers out). No I/O, no state.
+
+All images are small uint8 arrays made by the decode pass: ``luma`` (about 160 px wide) and ``chroma``
+(U and V about 40 px wide). Distances are normalised to [0, 1] unless stated otherwise.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_K3 = np.ones((3, 3), np.uint8)
+
+
+def small_luma(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Luma at chroma resolution (float32), the unit of the blend and flash tests."""
+    h, w = chroma.shape[1:]
+    return cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def colour_hist(small: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Joint 8x8x8 Y/U/V histogram at chroma resolution, normalised to sum 1."""
+    y = np.clip(small, 0, 255).astype(np.uint8)
+    q = (y >> 5).astype(np.int32) * 64 + (chroma[0] >> 5).astype(np.int32) * 8 + (chroma[1] >> 5)
+    h = np.bincount(q.ravel(), minlength=512).astype(np.float32)
+    return h / max(1.0, float(h.sum()))
+
+
+def hist_distance(h1: np.ndarray, h2: np.ndarray) -> float:
+    """1 - histogram intersection: 0 for the same colours, 1 for disjoint palettes."""
+    return float(1.0 - np.minimum(h1, h2).sum())
+
+
+def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(cv2.absdiff(a, b).mean())
+
+
+def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int = 10,
+                min_texture: float = 6.0, max_residual: float = 10.0) -> tuple[float, float, int]:
+    """Motion-compensated similarity of ``cur`` to ``prev``.
+
+    Each textured ``block``x``block`` tile of ``cur`` searches ``prev`` within ±``radius`` px. Returns
+    (share of tiles that found a match with RMS residual < ``max_residual``, median best residual,
+    number of textured tiles). A camera move or a new drawing over a kept background leaves most tiles
+    matched; a cut leaves almost none.
+    """
+    h, w = cur.shape
+    padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
+    residuals = []
+    for y in range(0, h - block + 1, block):
+        for x in range(0, w - block + 1, block):
+            tile = cur[y : y + block, x : x + block]
+            if float(tile.std()) < min_texture:
+                continue
+            window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
+            best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
+            residuals.append(np.sqrt(max(best, 0.0) / (block * block)))
+    if not residuals:
+        return 1.0, 0.0, 0
+    r = np.asarray(residuals)
+    return float((r < max_residual).mean()), float(np.median(r)), len(residuals)
+
+
+def tolerant_change(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """Per-pixel change that ignores ±1 px shifts (film weave, line jitter): int16 array ≥ 0.
+
+    A pixel of ``cur`` counts only by how far it lies outside the min/max of its 3x3 neighbourhood in
+    ``prev`` (and symmetrically), so a whole-frame 1 px jitter gives ~0 while a moved line does not.
+    """
+    p = prev.astype(np.int16)
+    c = cur.astype(np.int16)
+    d1 = np.maximum(c - cv2.dilate(prev, _K3), cv2.erode(prev, _K3) - c)
+    d2 = np.maximum(p - cv2.dilate(cur, _K3), cv2.erode(cur, _K3) - p)
+    return np.maximum(np.maximum(d1, d2), 0)
+
+
+def blend_residual(a: np.ndarray, mid: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """How well ``mid`` is a mix (1-α)·a + α·b. Returns (residual ratio, α, ||b - a|| RMS).
+
+    The residual ratio is ||mid - blend|| / ||b - a||: near 0 inside dissolves and fades, large for motion
+    (an average of two poses is a ghost, not the middle pose).
+    """
+    d = b - a
+    norm2 = float((d * d).sum())
+    if norm2 <= 1e-6:
+        return 1.0, 0.0, 0.0
+    m = mid - a
+    alpha = float((m * d).sum() / norm2)
+    resid = m - alpha * d
+    return float(np.sqrt((resid * resid).sum() / norm2)), alpha, float(np.sqrt(norm2 / d.size))
+
+
+def flatness(small: np.ndarray) -> float:
+    """Standard deviation of a small luma image (low for black, white or uniform frames)."""
+    return float(small.std())
+
+
+def ssim64(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM of two small luma images exactly as ``skimage.metrics.structural_similarity`` computes it
+    with its defaults (7x7 uniform window, sample covariance, data range 255): the rule Sakuga-42M used."""
+    x = a.astype(np.float64)
+    y = b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    cov_norm = 49.0 / 48.0
+    blur = lambda z: cv2.blur(z, (7, 7), borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    mx, my = blur(x), blur(y)
+    vx = cov_norm * (blur(x * x) - mx * mx)
+    vy = cov_norm * (blur(y * y) - my * my)
+    vxy = cov_norm * (blur(x * y) - mx * my)
+    num = (2 * mx * my + c1) * (2 * vxy + c2)
+    den = (mx * mx + my * my + c1) * (vx + vy + c2)
+    return float((num / den)[3:-3, 3:-3].mean())

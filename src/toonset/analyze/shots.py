@@ -1,0 +1,286 @@
+"""Classical shot-boundary detection that understands hand-drawn animation.
+
+The detector is *online*: frames are pushed one by one and boundaries become final a bounded number of
+frames later (``latency``), so the build can route frames into clips while decoding, in one pass.
+
+Method (see ``docs/shots.md``):
+
+1. **Candidates** — a frame whose luma difference or colour-histogram distance to the previous frame
+   stands out against the recent noise level (so film grain and compression noise do not trigger).
+2. **Is it another scene?** — motion-compensated block matching (each textured 16x16 tile of the new
+   frame searches the previous one within ±10 px) plus the joint YUV histogram distance give a *cut
+   strength*. A new drawing over a kept background, a pan, or a camera jump keep many tiles matched or
+   the palette; a cut changes both.
+3. **Context** — a frame that only moderately looks like a cut is not one when the changes just after
+   it are as large (a fast, dynamic shot), so the first new drawing after a long hold does not split.
+4. **Flashes** — when the frame up to ``max_flash_frames`` later is the same scene as the frame before,
+   the frames between are impact/flash frames and do not split, unless they are a normal-looking other
+   scene (then they are a genuine short shot: two cuts).
+5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
+   scenes, form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from toonset.analyze import features as F
+from toonset.config import ShotsConfig
+from toonset.io.frames import DecodedFrame
+
+BLEND_STEPS = (1, 2, 3, 4, 6, 8)
+CONTEXT_FRAMES = 12
+
+
+@dataclass
+class Boundary:
+    """A shot boundary: frames [start, end) belong to no shot (empty for a cut); ``end`` starts a shot."""
+
+    kind: str  # cut | fade | dissolve
+    start: int
+    end: int
+    strength: float = 1.0
+
+
+@dataclass
+class _Frame:
+    index: int
+    luma: np.ndarray
+    small: np.ndarray
+    chroma: np.ndarray
+    hist: np.ndarray
+    mean: float
+    std: float
+    sat: float
+
+
+class ShotDetector:
+    """Online classical detector. ``push`` frames, read ``boundaries`` up to ``final_upto``; ``flush`` at the end."""
+
+    name = "shots.classical"
+    version = "1.0"
+
+    def __init__(self, cfg: ShotsConfig | None = None) -> None:
+        self.cfg = cfg or ShotsConfig()
+        self.max_flash = max(0, self.cfg.max_flash_frames)
+        self.max_trans = max(4, self.cfg.max_transition_frames)
+        self.cut_lookahead = self.max_flash + 2 + CONTEXT_FRAMES
+        self.blend_lookahead = max(BLEND_STEPS)
+        # frames kept: enough past for the blend test and enough future for every lookahead
+        self.keep = self.max_trans * 2 + self.cut_lookahead + max(BLEND_STEPS) + 4
+        self.latency = max(self.cut_lookahead, self.max_trans + self.blend_lookahead + 4) + 2
+        self._win: dict[int, _Frame] = {}
+        self._order: deque[int] = deque()
+        self.n = 0  # frames pushed
+        self.mad: list[float] = []  # per-frame mean |Δluma| to the previous frame (0 for frame 0)
+        self.dhist: list[float] = []
+        self.strength: dict[int, float] = {}  # cut strength at evaluated candidates (diagnostics)
+        self._cut_pos = 1  # next frame to judge as a hard cut
+        self._blend_pos = 1  # next frame to judge as a blend frame
+        self._blend: list[bool] = [False]
+        self._cuts: list[Boundary] = []  # judged hard cuts not yet emitted
+        self._grads: list[Boundary] = []  # closed gradual transitions not yet emitted
+        self._open_grad: list[int] = []  # blend frames of the transition being grown
+        self.boundaries: list[Boundary] = []
+        self.final_upto = 0
+        self._flushed = False
+
+    # ------------------------------------------------------------------ public
+    def push(self, frame: DecodedFrame) -> None:
+        small = F.small_luma(frame.luma, frame.chroma)
+        rec = _Frame(
+            frame.index, frame.luma, small, frame.chroma, F.colour_hist(small, frame.chroma),
+            float(small.mean()), float(small.std()),
+            float(np.abs(frame.chroma.astype(np.int16) - 128).mean()),
+        )
+        if self.n:
+            prev = self._win[self.n - 1]
+            self.mad.append(F.mean_abs_diff(prev.luma, rec.luma))
+            self.dhist.append(F.hist_distance(prev.hist, rec.hist))
+        else:
+            self.mad.append(0.0)
+            self.dhist.append(0.0)
+        self._win[self.n] = rec
+        self._order.append(self.n)
+        self.n += 1
+        self._advance(final=False)
+        while len(self._order) > self.keep:
+            old = self._order.popleft()
+            if old >= min(self._cut_pos, self._blend_pos) - self.keep // 2:
+                self._order.appendleft(old)
+                break
+            del self._win[old]
+
+    def flush(self) -> None:
+        self._flushed = True
+        self._advance(final=True)
+
+    def detect_all(self, frames) -> list[Boundary]:
+        for f in frames:
+            self.push(f)
+        self.flush()
+        return self.boundaries
+
+    # --------------------------------------------------------------- internals
+    def _have(self, i: int) -> bool:
+        return 0 <= i < self.n
+
+    def _noise(self, values: list[float], t: int, span: int = 24) -> float:
+        lo = max(1, t - span)
+        window = values[lo:t]
+        return float(np.median(window)) if window else 0.0
+
+    def _strength(self, a: int, b: int) -> float:
+        """How much frame b looks like another scene than frame a: 0 same scene … 1 certainly another."""
+        fa, fb = self._win[a], self._win[b]
+        dh = F.hist_distance(fa.hist, fb.hist)
+        match, _resid, tiles = F.block_match(fa.luma, fb.luma)
+        hist_term = min(1.0, dh / 0.3)
+        if tiles < 6:  # flat frames: structure says little, lean on colour and luma
+            mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
+            return 0.5 * hist_term + 0.5 * mad_term
+        return 0.5 * (1.0 - match) + 0.5 * hist_term
+
+    def _is_candidate(self, t: int) -> bool:
+        sens = max(1e-3, self.cfg.cut_sensitivity)
+        mad_floor = max(6.0, 3.0 * self._noise(self.mad, t)) / sens
+        hist_floor = max(0.08, 3.0 * self._noise(self.dhist, t)) / sens
+        return self.mad[t] > mad_floor or self.dhist[t] > hist_floor
+
+    def _flash_like(self, i: int, ref: int) -> bool:
+        f, r = self._win[i], self._win[ref]
+        if f.std < 10 or f.mean > 215 or f.mean < 25:
+            return True
+        inv = float(np.corrcoef(f.small.ravel(), 255.0 - r.small.ravel())[0, 1]) if r.std > 1 else 0.0
+        if inv > 0.5:
+            return True
+        return f.sat < 5 and r.sat > 12 and f.std > 50  # stark monochrome speed lines / impact frame
+
+    def _judge_cut(self, t: int) -> None:
+        if not self._is_candidate(t):
+            return
+        thr = 0.75 / max(1e-3, self.cfg.cut_sensitivity)
+        s = self._strength(t - 1, t)
+        self.strength[t] = s
+        if s < thr - 0.15:
+            return
+        # flash frames: the scene before comes back within max_flash frames
+        for k in range(1, self.max_flash + 1):
+            if not self._have(t + k):
+                break
+            if self._strength(t - 1, t + k) < 0.45:
+                if all(self._flash_like(t + j, t - 1) for j in range(k)):
+                    return  # impact/flash frames inside one shot
+                if k >= self.cfg.min_shot_frames or k >= 2:
+                    self._add_cut(Boundary("cut", t, t, s))
+                    self._add_cut(Boundary("cut", t + k, t + k, s))
+                    self._cut_pos = t + k + 1
+                return
+        if s < thr:
+            # borderline: a dynamic shot has changes this large right after, a cut does not
+            for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
+                if self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j) > s - 0.12:
+                    return
+            for j in range(max(1, t - CONTEXT_FRAMES), t):
+                if self.strength.get(j, 0.0) > s - 0.12 and self.mad[j] > 0.6 * self.mad[t]:
+                    return
+        self._add_cut(Boundary("cut", t, t, s))
+
+    def _add_cut(self, b: Boundary) -> None:
+        if self._cuts and b.end - self._cuts[-1].end < 1:
+            return
+        self._cuts.append(b)
+
+    def _is_blend(self, t: int) -> bool:
+        cur = self._win[t].small
+        for k in BLEND_STEPS:
+            if not (self._have(t - k) and self._have(t + k)) or (t - k) not in self._win:
+                continue
+            a, b = self._win[t - k], self._win[t + k]
+            ratio, alpha, rms = F.blend_residual(a.small, cur, b.small)
+            if rms < 8.0 or not (0.1 < alpha < 0.9) or ratio > 0.3:
+                continue
+            if F.hist_distance(a.hist, b.hist) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40:
+                return True
+        return False
+
+    def _close_grad(self) -> None:
+        frames = self._open_grad
+        self._open_grad = []
+        if len(frames) < 3:
+            return
+        a, b = frames[0], frames[-1] + 1
+        uniform = any(self._win[i].std < 8 for i in range(max(0, a - 1), min(self.n, b + 1)) if i in self._win)
+        kind = "fade" if uniform else "dissolve"
+        if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
+            prev = self._grads[-1]
+            between = range(prev.end, a)
+            if len(between) <= 2 * self.max_trans and all(
+                i in self._win and self._win[i].std < 8 for i in between
+            ):
+                prev.end = b  # fade-out, uniform hold, fade-in: one transition
+                return
+        self._grads.append(Boundary(kind, a, b, 1.0))
+
+    def _advance(self, final: bool) -> None:
+        limit = self.n if final else self.n - self.cut_lookahead
+        while self._cut_pos < limit:
+            self._judge_cut(self._cut_pos)
+            self._cut_pos += 1
+        blimit = self.n if final else self.n - self.blend_lookahead
+        while self._blend_pos < blimit:
+            t = self._blend_pos
+            if self._is_blend(t):
+                if self._open_grad and t - self._open_grad[-1] > 2:
+                    self._close_grad()
+                self._open_grad.append(t)
+            elif self._open_grad and t - self._open_grad[-1] > 2:
+                self._close_grad()
+            self._blend_pos += 1
+        if final and self._open_grad:
+            self._close_grad()
+        self._emit(final)
+
+    def _emit(self, final: bool) -> None:
+        # a boundary is final once neither stream can still produce an earlier or overlapping one
+        horizon = self.n if final else min(self._cut_pos, self._blend_pos - self.max_trans - 3)
+        if self._open_grad:
+            horizon = min(horizon, self._open_grad[0] - 1)
+        ready: list[Boundary] = []
+        while self._grads and self._grads[0].end <= horizon:
+            ready.append(self._grads.pop(0))
+        while self._cuts and self._cuts[0].end <= horizon:
+            ready.append(self._cuts.pop(0))
+        ready.sort(key=lambda b: (b.start, b.end))
+        grads = [b for b in ready if b.kind != "cut"] + [b for b in self.boundaries if b.kind != "cut"][-2:]
+        for b in ready:
+            if b.kind == "cut" and any(g.start - 2 <= b.end <= g.end + 2 for g in grads):
+                continue  # a cut inside (or at the edge of) a gradual transition is that transition
+            self._append(b)
+        self.final_upto = max(self.final_upto, min(horizon, self.n))
+
+    def _append(self, b: Boundary) -> None:
+        last_end = self.boundaries[-1].end if self.boundaries else 0
+        if b.start < last_end:
+            return
+        if b.kind == "cut" and b.end - last_end < self.cfg.min_shot_frames and self.boundaries:
+            return
+        if b.start <= 0 and b.kind == "cut":
+            return
+        self.boundaries.append(b)
+
+
+def shots_from_boundaries(boundaries: list[Boundary], frame_count: int) -> list[tuple[int, int, str, str]]:
+    """Shots as (start, end, transition_in, transition_out); frames inside gradual transitions are left out."""
+    shots = []
+    start, t_in = 0, "start"
+    for b in boundaries:
+        if b.start > start:
+            shots.append((start, b.start, t_in, b.kind))
+        start, t_in = b.end, b.kind
+    if frame_count > start:
+        shots.append((start, frame_count, t_in, "end"))
+    return shots

@@ -1,0 +1,197 @@
+"""Tasks: the unit of parallel work, with its plan, its outputs and its completion marker.
+
+A build's sources are split into tasks of a few sources each, in a deterministic order saved in
+``_tasks/plan.json``. Each task writes its shard, then its table parts in ``_tasks/<task-id>/``, and only
+then the marker ``_tasks/<task-id>.done``. A re-run skips tasks with a marker and redoes the rest from
+scratch, so a run killed at any moment resumes with nothing lost and nothing doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toonset.errors import ToonsetError, UsageError
+from toonset.ingest.local import SourceRef
+from toonset.model.records import ErrorRecord
+from toonset.pipeline.stage import Stage
+from toonset.pipeline.work import SourceWork
+from toonset.store.atomic import atomic_write_text
+from toonset.store.shards import write_shard
+from toonset.store.tables import write_rows
+
+TASKS_DIR = "_tasks"
+PLAN_VERSION = 1
+
+
+@dataclass
+class Task:
+    index: int
+    refs: list[SourceRef]
+    attempt: int = 1
+    # sources that already failed in earlier attempts (worker crash, timeout): path -> error record
+    preset_errors: dict[str, ErrorRecord] = field(default_factory=dict)
+
+    @property
+    def task_id(self) -> str:
+        return f"t{self.index:06d}"
+
+    @property
+    def shard_name(self) -> str:
+        return f"clips-{self.index:05d}.tar"
+
+
+def ref_to_json(ref: SourceRef) -> dict[str, Any]:
+    return {"path": ref.path, "kind": ref.kind, "fps": ref.fps, "provenance": ref.provenance}
+
+
+def ref_from_json(d: dict[str, Any]) -> SourceRef:
+    return SourceRef(d["path"], d.get("kind", "file"), d.get("fps"), d.get("provenance") or {})
+
+
+def make_plan(out: Path, refs: Sequence[SourceRef], config: dict[str, Any], per_task: int,
+              media: bool, overwrite: bool = False) -> list[Task]:
+    """Create or reload the task plan. A resumed run must have the same inputs and config."""
+    tdir = out / TASKS_DIR
+    plan_path = tdir / "plan.json"
+    wanted = {
+        "version": PLAN_VERSION,
+        "sources": [ref_to_json(r) for r in refs],
+        "config": config,
+        "media": media,
+        "sources_per_task": max(1, per_task),
+    }
+    if plan_path.exists() and not overwrite:
+        try:
+            existing = json.loads(plan_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            existing = None
+        if existing is not None:
+            for key in ("sources", "config", "media"):
+                if existing.get(key) != wanted[key]:
+                    raise UsageError(
+                        f"{out} holds a run with different {key}; resume it with the same command, "
+                        "or pass --overwrite to start again"
+                    )
+            wanted = existing
+    elif plan_path.exists() and overwrite:
+        for name in (TASKS_DIR, "shards"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for f in out.glob("*.parquet"):
+            f.unlink()
+        (out / "dataset.json").unlink(missing_ok=True)
+    tdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(plan_path, json.dumps(wanted, indent=1, ensure_ascii=False))
+    all_refs = [ref_from_json(d) for d in wanted["sources"]]
+    n = wanted["sources_per_task"]
+    return [Task(i, all_refs[s : s + n]) for i, s in enumerate(range(0, len(all_refs), n))]
+
+
+def marker_path(out: Path, task: Task) -> Path:
+    return out / TASKS_DIR / f"{task.task_id}.done"
+
+
+def is_done(out: Path, task: Task) -> bool:
+    return marker_path(out, task).exists()
+
+
+def error_from_exception(ref: SourceRef, stage: str, exc: BaseException, attempt: int,
+                         source_id: str = "") -> ErrorRecord:
+    if isinstance(exc, ToonsetError):
+        return ErrorRecord(ref.path, source_id, stage, exc.kind, str(exc), attempt)
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return ErrorRecord(ref.path, source_id, stage, type(exc).__name__, f"{exc}{where}"[:2000], attempt)
+
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def run_task(task: Task, stages: Sequence[Stage], out: Path, media: bool,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Run every source of a task through the stages and write the task's outputs, marker last."""
+    out = Path(out)
+    tdir = out / TASKS_DIR
+    spool = Path(tempfile.mkdtemp(prefix=f".{task.task_id}.spool-", dir=tdir))
+    works: list[SourceWork] = []
+    try:
+        for ref in task.refs:
+            work = SourceWork(ref, spool_dir=str(spool))
+            works.append(work)
+            if ref.path in task.preset_errors:
+                work.errors.append(task.preset_errors[ref.path])
+                continue
+            if progress:
+                progress("source_start", {"task": task.task_id, "path": ref.path})
+            t0 = time.perf_counter()
+            for stage in stages:
+                try:
+                    if stage.process(work) is None:
+                        break
+                except Exception as exc:  # one bad input never stops the task
+                    sid = work.source.source_id if work.source else ""
+                    work.errors.append(error_from_exception(ref, stage.name, exc, task.attempt, sid))
+                    work.clips.clear()
+                    work.keyframes.clear()
+                    work.media.clear()
+                    work.source = None
+                    break
+            if progress:
+                frames = work.source.frame_count if work.source else 0
+                progress("source_done", {"task": task.task_id, "path": ref.path, "frames": frames,
+                                         "seconds": time.perf_counter() - t0})
+        return write_task_outputs(task, works, out, media)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+def write_task_outputs(task: Task, works: list[SourceWork], out: Path, media: bool) -> dict[str, Any]:
+    tdir = out / TASKS_DIR
+    clips = [c for w in works for c in w.clips]
+    shard = ""
+    if media and clips:
+        shard = f"shards/{task.shard_name}"
+        meta = {c.clip_id: c.row() for c in clips}
+        kf: dict[str, list[list[int]]] = {}
+        for w in works:
+            for k in w.keyframes:
+                kf.setdefault(k.clip_id, []).append([k.frame, k.hold])
+        samples = []
+        for w in works:
+            for c in w.clips:
+                c.shard = shard
+                row = dict(meta[c.clip_id], shard=shard, keyframes=kf.get(c.clip_id, []))
+                samples.append((c.clip_id, row, w.media.get(c.clip_id)))
+        write_shard(out / shard, samples)
+    else:
+        (out / "shards" / task.shard_name).unlink(missing_ok=True)
+    final = tdir / task.task_id
+    tmp = Path(tempfile.mkdtemp(prefix=f".{task.task_id}.parts-", dir=tdir))
+    try:
+        write_rows(tmp / "sources.parquet", "sources", [w.source.row() for w in works if w.source])
+        write_rows(tmp / "clips.parquet", "clips", [c.row() for c in clips])
+        write_rows(tmp / "keyframes.parquet", "keyframes", [k.row() for w in works for k in w.keyframes])
+        write_rows(tmp / "errors.parquet", "errors", [e.row() for w in works for e in w.errors])
+        write_rows(tmp / "filtered.parquet", "filtered", [f.row() for w in works for f in w.filtered])
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary = {
+        "task": task.task_id, "attempt": task.attempt, "sources": len(works),
+        "ok": sum(1 for w in works if w.source is not None), "clips": len(clips),
+        "errors": sum(len(w.errors) for w in works),
+        "frames": sum(w.source.frame_count for w in works if w.source), "shard": shard,
+    }
+    atomic_write_text(marker_path(out, task), json.dumps(summary))
+    return summary

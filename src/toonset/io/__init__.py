@@ -1,0 +1,1 @@
+"""Media I/O: probing, the single decode pass, and clip re-encoding."""

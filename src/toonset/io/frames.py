@@ -1,0 +1,154 @@
+"""``DecodedFrame``: one decoded picture as the analyzers see it.
+
+Every frame carries a small upright luma image (``analysis_width`` wide) and a tiny U/V chroma pair, made
+cheaply from the decoder's planes. Full-resolution RGB, and frames for re-encoding, are produced lazily from
+the decoder frame only when a consumer asks, so analysis-only runs never pay for colour conversion.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+PLANAR_YUV = frozenset(
+    ["yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p", "yuv440p", "yuvj440p"]
+)
+
+
+def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    """(w, h) of the analysis image for a display size: fixed width, even height following the aspect."""
+    aw = max(16, min(analysis_width, width))
+    ah = max(2, round(aw * height / max(1, width) / 2) * 2)
+    return aw, ah
+
+
+def downscale(plane: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Area-average by an integer factor (fast path), then a bilinear step to exactly (w, h)."""
+    H, W = plane.shape[:2]
+    k = max(1, min(W // w, H // h))
+    if k > 1:
+        plane = cv2.resize(plane[: H // k * k, : W // k * k], (W // k, H // k), interpolation=cv2.INTER_AREA)
+    if plane.shape[1] != w or plane.shape[0] != h:
+        plane = cv2.resize(plane, (w, h), interpolation=cv2.INTER_LINEAR)
+    return plane
+
+
+def plane_array(plane) -> np.ndarray:
+    """A zero-copy numpy view of one 8-bit plane of a PyAV frame (without line padding)."""
+    arr = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return arr[:, : plane.width]
+
+
+def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate an image counter-clockwise by ``rotation`` degrees (the display-matrix convention)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(arr, k)) if k else arr
+
+
+class DecodedFrame:
+    """A decoded frame: index, PTS time, analysis luma/chroma; full-resolution data on request."""
+
+    __slots__ = ("_av", "_bgr", "chroma", "compat", "index", "luma", "rotation", "time")
+
+    def __init__(
+        self,
+        index: int,
+        time: float,
+        luma: np.ndarray,
+        chroma: np.ndarray,
+        rotation: int = 0,
+        av_frame=None,
+        bgr: np.ndarray | None = None,
+    ) -> None:
+        self.index = index
+        self.time = time
+        self.luma = luma  # (ah, aw) uint8, upright
+        self.chroma = chroma  # (2, ch, cw) uint8 U and V, upright
+        self.rotation = rotation
+        self._av = av_frame
+        self._bgr = bgr
+        self.compat: np.ndarray | None = None  # 64x64 full-range luma for the Sakuga-42M rule, when asked
+
+    @property
+    def has_pixels(self) -> bool:
+        return self._av is not None or self._bgr is not None
+
+    def release(self) -> None:
+        """Drop the full-resolution picture (keeps analysis arrays)."""
+        self._av = None
+        self._bgr = None
+
+    def display_size(self) -> tuple[int, int]:
+        if self._bgr is not None:
+            return self._bgr.shape[1], self._bgr.shape[0]
+        if self._av is None:
+            return self.luma.shape[1], self.luma.shape[0]
+        w, h = self._av.width, self._av.height
+        return (h, w) if self.rotation % 180 else (w, h)
+
+    def rgb(self, max_side: int = 0) -> np.ndarray:
+        """Upright RGB (H, W, 3) uint8; downscaled so the longer side is at most ``max_side`` (0 = full)."""
+        w, h = self.display_size()
+        tw, th = fit_size(w, h, max_side)
+        if self._bgr is not None:
+            img = self._bgr if (tw, th) == (w, h) else cv2.resize(self._bgr, (tw, th), interpolation=cv2.INTER_AREA)
+            return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if self._av is None:
+            raise RuntimeError("frame pixels were released; ask for them while the frame is in flight")
+        if self.rotation % 180:
+            cw, ch = th, tw
+        else:
+            cw, ch = tw, th
+        arr = self._av.to_ndarray(width=cw, height=ch, format="rgb24", interpolation="AREA")
+        return upright(arr, self.rotation)
+
+    def video_frame(self, width: int, height: int):
+        """An upright yuv420p ``av.VideoFrame`` of exactly (width, height), for re-encoding."""
+        import av
+
+        if self._av is not None and not self.rotation % 360:
+            return self._av.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+        if self._bgr is not None:
+            src = av.VideoFrame.from_ndarray(np.ascontiguousarray(self._bgr), format="bgr24")
+            return src.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+        rgb = self.rgb(0)
+        if (rgb.shape[1], rgb.shape[0]) != (width, height):
+            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
+
+
+def fit_size(w: int, h: int, max_side: int) -> tuple[int, int]:
+    """Scale (w, h) down so the longer side is ≤ max_side, keeping even dimensions (for yuv420p)."""
+    if max_side and max(w, h) > max_side:
+        s = max_side / max(w, h)
+        w, h = round(w * s), round(h * s)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def yuv_to_analysis(
+    y: np.ndarray, u: np.ndarray | None, v: np.ndarray | None, rotation: int, analysis_width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Analysis luma (upright, fixed width) and a small chroma pair from full-resolution planes."""
+    coded_h, coded_w = y.shape
+    disp_w, disp_h = (coded_h, coded_w) if rotation % 180 else (coded_w, coded_h)
+    aw, ah = analysis_size(disp_w, disp_h, analysis_width)
+    cw, ch = max(4, aw // 4), max(2, ah // 4)
+    if rotation % 180:
+        aw, ah, cw, ch = ah, aw, ch, cw
+    luma = downscale(y, aw, ah)
+    if u is None or v is None:
+        chroma = np.full((2, ch, cw), 128, np.uint8)
+    else:
+        chroma = np.stack([downscale(u, cw, ch), downscale(v, cw, ch)])
+    if rotation % 360:
+        luma = upright(luma, rotation)
+        chroma = np.stack([upright(c, rotation) for c in chroma])
+    return luma, chroma
+
+
+def compat_thumb(y_plane: np.ndarray, full_range: bool) -> np.ndarray:
+    """The 64x64 luma Sakuga-42M compared: the whole frame squeezed with bilinear sampling, full range."""
+    t = cv2.resize(y_plane, (64, 64), interpolation=cv2.INTER_LINEAR)
+    if not full_range:
+        t = np.clip((t.astype(np.float32) - 16.0) * (255.0 / 219.0) + 0.5, 0, 255).astype(np.uint8)
+    return t

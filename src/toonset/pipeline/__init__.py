@@ -1,0 +1,1 @@
+"""Stages and the standard ``build`` pipeline. Knows nothing about executors."""

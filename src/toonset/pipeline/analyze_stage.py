@@ -1,0 +1,119 @@
+"""The analyze stage: probe, decode once, detect shots, time the drawings, cut clip media — one pass."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from typing import Any
+
+from toonset.analyze.base import ClipConsumer
+from toonset.analyze.compat import SakugaCompat
+from toonset.analyze.router import ClipRouter, ClipSpan
+from toonset.analyze.shots import ShotDetector
+from toonset.analyze.timing import TimingAnalyzer
+from toonset.config import BuildConfig
+from toonset.io.decode import open_reader
+from toonset.io.encode import ClipEncoder
+from toonset.model.records import Clip, Keyframe, Source
+from toonset.pipeline.stage import Resources, Stage
+from toonset.pipeline.work import SourceWork
+
+SHOT_METHODS = ("classical", "transnetv2", "ensemble")
+
+
+def make_segmenter(cfg: BuildConfig, fps: float):
+    method = cfg.shots.method
+    if method == "classical":
+        return ShotDetector(cfg.shots)
+    from toonset.analyze.transnet import make_transnet_segmenter
+
+    return make_transnet_segmenter(cfg.shots, fps, ensemble=(method == "ensemble"))
+
+
+def source_id_for(sha256: str, path: str) -> str:
+    """Stable id of a source: its content and where it was found (identical files at two paths stay two
+    sources; exact duplicates are found by ``sha256`` and marked by dedup, never merged silently)."""
+    return hashlib.sha256(f"{sha256}:{path}".encode()).hexdigest()[:16]
+
+
+class AnalyzeStage(Stage[SourceWork]):
+    name = "analyze"
+    version = "1.0"
+    resources = Resources(cpus=1.0, memory_mb=1024)
+
+    def __init__(self, cfg: BuildConfig, media: bool = True, threads: int = 0) -> None:
+        self.cfg = cfg
+        self.media = media and cfg.media.enabled
+        self.threads = threads
+
+    def process(self, work: SourceWork) -> SourceWork | None:
+        cfg = self.cfg
+        reader = open_reader(work.ref, cfg.decode, threads=self.threads, keep_pixels=self.media,
+                             compat=cfg.timing.sakuga_compat)
+        with reader:
+            info = reader.info
+            source_id = source_id_for(reader.sha256, work.ref.path)
+            fps = float(info.fps)
+            timing = TimingAnalyzer(cfg.timing)
+            consumers: list[ClipConsumer] = [timing]
+            if cfg.timing.sakuga_compat:
+                consumers.append(SakugaCompat(cfg.timing.sakuga_ssim))
+            if self.media:
+                consumers.append(ClipEncoder(cfg.media, info.fps, info.time_base, work.spool_dir))
+            segmenter = make_segmenter(cfg, fps)
+
+            def on_clip(span: ClipSpan, fields: dict[str, Any]) -> None:
+                self._record_clip(work, span, fields, source_id)
+
+            router = ClipRouter(segmenter, consumers, on_clip, source_id, fps)
+            for frame in reader.frames():
+                router.push(frame)
+            router.finish(reader.end_time)
+            work.source = self._source_record(work, reader, source_id)
+        return work
+
+    def _record_clip(self, work: SourceWork, span: ClipSpan, fields: dict[str, Any], source_id: str) -> None:
+        ctx = span.ctx
+        n = span.end_frame - ctx.start_frame
+        media_path = fields.pop("_media_path", "")
+        fields.pop("_media_frames", None)
+        keyframes = fields.pop("_keyframes", [])
+        clip = Clip(
+            clip_id=ctx.clip_id, source_id=source_id, index=ctx.index,
+            start_frame=ctx.start_frame, end_frame=span.end_frame,
+            start_time=round(ctx.start_time, 6), end_time=round(span.end_time, 6), num_frames=n,
+            num_keyframes=fields.pop("num_keyframes"), dynamic_score=fields.pop("dynamic_score"),
+            hold_ones=fields.pop("hold_ones"), hold_twos=fields.pop("hold_twos"),
+            hold_threes=fields.pop("hold_threes"), hold_longer=fields.pop("hold_longer"),
+            timing=fields.pop("timing"), changed_area=fields.pop("changed_area"), motion=fields.pop("motion"),
+            transition_in=span.transition_in, transition_out=span.transition_out,
+            sakuga_keyframes=int(fields.pop("sakuga_keyframes", -1)),
+        )
+        clip.annotations.update(fields)
+        work.clips.append(clip)
+        for frame, hold, t, area in keyframes:
+            work.keyframes.append(Keyframe(ctx.clip_id, int(frame), int(hold), round(float(t), 6), float(area)))
+        if media_path:
+            work.media[ctx.clip_id] = media_path
+
+    def _source_record(self, work: SourceWork, reader, source_id: str) -> Source:
+        info = reader.info
+        fps = Fraction(info.fps)
+        rot = reader.rotation
+        width, height = (info.height, info.width) if rot % 180 else (info.width, info.height)
+        first = reader.first_time or 0.0
+        status = "ok"
+        if reader.decode_errors:
+            status = "ok_with_decode_errors"
+        if info.declared_frames and reader.frame_count < 0.98 * info.declared_frames - 2:
+            status = "ok_partial"
+        return Source(
+            source_id=source_id, path=work.ref.path, sha256=reader.sha256, size_bytes=reader.size_bytes,
+            container=info.container, codec=info.codec, width=width, height=height, rotation=rot,
+            fps=float(fps), fps_num=fps.numerator, fps_den=fps.denominator,
+            time_base=f"{info.time_base.numerator}/{info.time_base.denominator}",
+            frame_count=reader.frame_count, duration=round(max(0.0, reader.end_time - first), 6),
+            has_audio=info.has_audio, status=status, decode_errors=reader.decode_errors,
+            vfr=bool(reader.is_vfr), input_kind=work.ref.kind,
+            provenance=dict(work.ref.provenance),
+        )

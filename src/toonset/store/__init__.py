@@ -1,0 +1,1 @@
+"""Storage: Arrow schemas, atomic Parquet tables, WebDataset shards, and ``open_dataset``."""

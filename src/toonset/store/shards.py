@@ -1,0 +1,55 @@
+"""WebDataset shards: a POSIX tar of ``<key>.mp4`` + ``<key>.json`` per clip, written atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from toonset.store.atomic import atomic_open
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = 0  # byte-identical shards for identical content
+    info.mode = 0o644
+    info.uname = info.gname = "toonset"
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
+    """Write (key, metadata, media file or None) samples to a tar shard; returns the sample count."""
+    count = 0
+    with atomic_open(path, "wb") as fh, tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key, meta, media_path in samples:
+            if "." in key or "/" in key:
+                raise ValueError(f"invalid WebDataset key {key!r}")
+            if media_path:
+                _add(tar, f"{key}.mp4", Path(media_path).read_bytes())
+            _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+            count += 1
+    return count
+
+
+def iter_shard(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Yield (key, {extension: bytes}) groups from a shard in file order."""
+    current: str | None = None
+    group: dict[str, bytes] = {}
+    with tarfile.open(path, "r") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            key, _, ext = member.name.partition(".")
+            if current is not None and key != current:
+                yield current, group
+                group = {}
+            current = key
+            fh = tar.extractfile(member)
+            group[ext] = fh.read() if fh else b""
+    if current is not None:
+        yield current, group

@@ -1,0 +1,44 @@
+"""Parquet tables: atomic writes and reads with the declared schemas."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from toonset.store.atomic import atomic_write_bytes
+from toonset.store.schema import SORT_KEYS, TABLES, to_table
+
+
+def write_table(path: str | os.PathLike, table: pa.Table) -> None:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_rows(path: str | os.PathLike, name: str, rows: list[dict[str, Any]]) -> None:
+    write_table(path, sort_table(name, to_table(name, rows)))
+
+
+def read_table(path: str | os.PathLike, name: str | None = None) -> pa.Table:
+    if not os.path.exists(path) and name is not None:
+        return TABLES[name].empty_table()
+    return pq.read_table(path)
+
+
+def sort_table(name: str, table: pa.Table) -> pa.Table:
+    keys = [k for k in SORT_KEYS.get(name, []) if k in table.column_names]
+    if not keys or table.num_rows == 0:
+        return table
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def concat(name: str, tables: list[pa.Table]) -> pa.Table:
+    schema = TABLES[name]
+    parts = [t.cast(schema) if t.schema != schema else t for t in tables if t.num_rows]
+    if not parts:
+        return schema.empty_table()
+    return sort_table(name, pa.concat_tables(parts))

@@ -1,0 +1,13 @@
+"""Synthetic cartoons with exact ground truth: the test bed for shot detection and timing analysis.
+
+:func:`generate_video` renders flat-colour, outlined cartoon shots (characters animated on ones, twos,
+threes, mixed or limited timing, long holds, pans, captions, impact flashes and hard cases such as flash
+shots, split screens, boiling backgrounds, explosions and same-palette cuts), joins them with cuts, fades
+and dissolves, optionally adds film grain and gate weave, encodes h264 mp4 with PyAV and writes the truth
+(shots, transitions, per-frame new-drawing flags, holds, text boxes, pans) beside it as JSON.
+"""
+
+from toonset.synth.generate import generate_set, generate_video
+from toonset.synth.options import SynthOptions
+
+__all__ = ["SynthOptions", "generate_set", "generate_video"]
