@@ -14,7 +14,7 @@ from typing import Any
 from toonset.config import BuildConfig
 from toonset.errors import UsageError
 from toonset.executors.local import InlineExecutor, LocalExecutor, default_workers
-from toonset.executors.tasks import is_done, make_plan
+from toonset.executors.tasks import build_lock, is_done, make_plan, remove_stale_temporaries
 from toonset.ingest.local import expand_inputs
 from toonset.pipeline.analyze_stage import SHOT_METHODS
 from toonset.pipeline.build import PipelineSpec
@@ -57,6 +57,13 @@ def build_dataset(
     if not refs:
         raise UsageError("no video files or frame folders found in the inputs")
     check_output(out)
+    with build_lock(out):
+        remove_stale_temporaries(out)
+        return _build_locked(refs, out, cfg, workers, executor, media, overwrite, on_plan, on_event, ray_address)
+
+
+def _build_locked(refs, out: Path, cfg: BuildConfig, workers, executor, media, overwrite,
+                  on_plan, on_event, ray_address) -> dict[str, Any]:
     n_workers = workers if workers and workers > 0 else (cfg.executor.workers or default_workers())
     media = media and cfg.media.enabled
     tasks = make_plan(out, refs, cfg.to_dict(), cfg.executor.sources_per_task, media, overwrite)

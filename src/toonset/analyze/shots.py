@@ -173,11 +173,12 @@ class ShotDetector:
                 break
             if self._strength(t - 1, t + k) < 0.45:
                 if all(self._flash_like(t + j, t - 1) for j in range(k)):
-                    return  # impact/flash frames inside one shot
+                    self._cut_pos = t + k  # impact/flash frames inside one shot; resume after them
+                    return
                 if k >= self.cfg.min_shot_frames or k >= 2:
                     self._add_cut(Boundary("cut", t, t, s))
                     self._add_cut(Boundary("cut", t + k, t + k, s))
-                    self._cut_pos = t + k + 1
+                    self._cut_pos = t + k
                 return
         if s < thr:
             # borderline: a dynamic shot has changes this large right after, a cut does not

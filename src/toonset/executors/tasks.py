@@ -8,13 +8,15 @@ scratch, so a run killed at any moment resumes with nothing lost and nothing dou
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,39 @@ def make_plan(out: Path, refs: Sequence[SourceRef], config: dict[str, Any], per_
     all_refs = [ref_from_json(d) for d in wanted["sources"]]
     n = wanted["sources_per_task"]
     return [Task(i, all_refs[s : s + n]) for i, s in enumerate(range(0, len(all_refs), n))]
+
+
+@contextlib.contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """Hold ``_tasks/lock`` for the whole run (released by the OS even on kill -9); refuse a second run."""
+    tdir = out / TASKS_DIR
+    tdir.mkdir(parents=True, exist_ok=True)
+    with open(tdir / "lock", "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UsageError(f"another build is writing to {out}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(out: Path) -> int:
+    """Delete what killed runs left half-written (hidden temp files and folders); returns how many."""
+    removed = 0
+    for folder in (out, out / TASKS_DIR, out / "shards"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.name.startswith(".") and (".tmp" in entry.name or ".parts-" in entry.name
+                                               or ".spool-" in entry.name):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def marker_path(out: Path, task: Task) -> Path:

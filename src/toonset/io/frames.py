@@ -23,9 +23,15 @@ def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, in
 
 
 def downscale(plane: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Area-average by an integer factor (fast path), then a bilinear step to exactly (w, h)."""
+    """Shrink a plane to exactly (w, h) cheaply: stride-sample large factors down to 2, area-average by
+    that integer factor, then a bilinear step to the exact size."""
     H, W = plane.shape[:2]
     k = max(1, min(W // w, H // h))
+    if k >= 4:
+        s = k // 2
+        plane = plane[::s, ::s]
+        H, W = plane.shape[:2]
+        k = max(1, min(W // w, H // h))
     if k > 1:
         plane = cv2.resize(plane[: H // k * k, : W // k * k], (W // k, H // k), interpolation=cv2.INTER_AREA)
     if plane.shape[1] != w or plane.shape[0] != h:

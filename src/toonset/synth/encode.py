@@ -15,7 +15,9 @@ import numpy as np
 class Mp4Writer:
     """Encode frames with libx264 (yuv420p) at an exact frame rate; the file appears only on success.
 
-    Use as a context manager; ``write`` one ``(height, width, 3)`` uint8 RGB array per frame.
+    Use as a context manager; ``write`` one ``(height, width, 3)`` uint8 RGB array per frame. The encoder
+    runs on a fixed number of ``threads`` (x264's output depends on it), so the same frames give the same
+    file on any machine with the same PyAV build.
     """
 
     def __init__(
@@ -28,12 +30,14 @@ class Mp4Writer:
         crf: int = 23,
         preset: str = "veryfast",
         gop: int = 48,
+        threads: int = 1,
     ) -> None:
         self.path = Path(path)
         self.temp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self.width, self.height, self.fps = width, height, fps
         self.options = {"crf": str(crf), "preset": preset}
         self.gop = gop
+        self.threads = threads
         self.frames = 0
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
@@ -43,6 +47,7 @@ class Mp4Writer:
         stream = container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
         stream.codec_context.gop_size = self.gop
+        stream.codec_context.thread_count = self.threads
         stream.options = self.options
         self._container, self._stream = container, stream
         return self

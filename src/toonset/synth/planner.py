@@ -182,6 +182,8 @@ def _plan_shot(
         length = max(length, LONG_HOLD_SHOT)
         opening = _span(rng, LONG_HOLD, LONG_HOLD[0], length - 12)
     quiet = opening + 1  # effects and pans start after the opening hold and the big change
+    if flash or caption:
+        length = max(length, quiet + 6)
     if pan:
         pan_frames = _span(rng, PAN_FRAMES, PAN_FRAMES[0], length - quiet)
         length = max(length, quiet + pan_frames)
@@ -191,8 +193,9 @@ def _plan_shot(
     busy: list[tuple[int, int]] = []  # frames already used by an explosion (kept clear of flashes)
     if kind == "explosion":
         frames = int(rng.integers(EXPLOSION_FRAMES[0], EXPLOSION_FRAMES[1] + 1))
-        length = max(length, quiet + frames + 2)
-        start = int(rng.integers(quiet, length - frames - 1))
+        tail = 6 if flash else 2  # frames kept after the burst: the shot resumes (and may flash later)
+        length = max(length, quiet + frames + tail)
+        start = int(rng.integers(quiet, length - frames - tail + 1))
         fields["explosion"] = Explosion(start, start + frames)
         busy.append((start - 1, start + frames + 1))
     if flash:

@@ -78,7 +78,8 @@ class ShotRenderer:
         close = plan.framing == "close"
         count = 1 if close or len(plan.drawings) > 1 else int(rng.integers(1, 3))
         dx_limit = width * (0.1 if close else 0.12)
-        view_left = self._view_left(0)
+        pan = plan.pan
+        view_left = self._view_left((pan.start + pan.end) // 2 if pan else 0)  # in view mid-pan
         drawings = max(plan.drawings[index]) + 1
         actors = []
         for number in range(count):
@@ -120,7 +121,7 @@ class ShotRenderer:
         for index, panel in enumerate(self.panels):
             if panel.painted is None:
                 boil = np.random.default_rng([plan.layout_seed, 1, index, i // plan.boil_period])
-                painted = draw_background(panel.background, max(1, round(self.height / 90)), boil)
+                painted = draw_background(panel.background, max(1, round(self.height / 180)), boil)
             else:
                 painted = panel.painted
             view = painted[:, view_left : view_left + panel.width].copy()

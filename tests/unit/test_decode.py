@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from tests.helpers import scene, write_video
+
+from toonset.config import DecodeConfig
+from toonset.errors import (
+    DimensionsError,
+    EmptyFileError,
+    NotAVideoError,
+    NoVideoStreamError,
+    UnreadableError,
+)
+from toonset.ingest.local import SourceRef
+from toonset.io.decode import open_reader
+from toonset.io.probe import probe
+
+
+def _frames(n, seed=0):
+    return [scene(seed + i // 4) for i in range(n)]
+
+
+def test_decode_counts_frames_times_and_exact_rate(tmp_path):
+    path = write_video(tmp_path / "a.mp4", _frames(30), fps=Fraction(24000, 1001))
+    info = probe(str(path))
+    assert info.fps == Fraction(24000, 1001)
+    with open_reader(SourceRef(str(path)), DecodeConfig(analysis_width=64), compat=True) as r:
+        frames = list(r.frames())
+    assert len(frames) == 30 == r.frame_count
+    times = np.array([f.time for f in frames])
+    assert np.allclose(np.diff(times), 1001 / 24000, atol=1e-4)
+    assert frames[0].luma.shape == (38, 64) and frames[0].compat.shape == (64, 64)
+    assert r.sha256 and len(r.sha256) == 64
+
+
+def test_rotation_from_display_matrix_is_applied(tmp_path):
+    img = np.zeros((48, 96, 3), np.uint8)
+    img[:, :48] = 255  # left half white
+    path = write_video(tmp_path / "rot.mp4", [img] * 3, rotation=90)
+    with open_reader(SourceRef(str(path)), DecodeConfig(analysis_width=48), keep_pixels=True) as r:
+        f = next(iter(r.frames()))
+    assert r.rotation in (90, 270)
+    assert f.luma.shape[0] > f.luma.shape[1]  # portrait after rotation
+    rgb = f.rgb()
+    assert rgb.shape[:2] == (96, 48)
+    top, bottom = rgb[:40].mean(), rgb[-40:].mean()
+    assert abs(top - bottom) > 100  # the white half is now at the top or the bottom
+
+
+def test_frame_folder_reader(tmp_path):
+    import cv2
+
+    d = tmp_path / "seq"
+    d.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(d / f"{i}.png"), scene(i))
+    with open_reader(SourceRef(str(d), "frames", 12.0), DecodeConfig(analysis_width=80)) as r:
+        frames = list(r.frames())
+    assert len(frames) == 5 and r.fps == 12
+    assert frames[1].time == pytest.approx(1 / 12)
+
+
+@pytest.mark.parametrize(
+    "maker, error",
+    [
+        (lambda p: p.write_bytes(b""), EmptyFileError),
+        (lambda p: p.write_bytes(b"this is not a video at all" * 50), NotAVideoError),
+        (lambda p: p.mkdir(), UnreadableError),
+    ],
+)
+def test_bad_inputs_raise_typed_errors(tmp_path, maker, error):
+    p = tmp_path / "bad.mp4"
+    maker(p)
+    with pytest.raises(error):
+        open_reader(SourceRef(str(p)), DecodeConfig())
+
+
+def test_audio_only_and_giant_dimensions(tmp_path):
+    import av
+
+    audio = tmp_path / "audio.m4a"
+    with av.open(str(audio), "w") as out:
+        s = out.add_stream("aac", rate=22050)
+        for i in range(5):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            f.sample_rate, f.pts = 22050, i * 1024
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    with pytest.raises(NoVideoStreamError):
+        open_reader(SourceRef(str(audio)), DecodeConfig())
+    video = write_video(tmp_path / "v.mp4", _frames(3))
+    with pytest.raises(DimensionsError):
+        open_reader(SourceRef(str(video)), DecodeConfig(max_width=64, max_height=64))

@@ -1,0 +1,74 @@
+"""Shot detector on small hand-made sequences with known answers (the synthetic set tests the rest)."""
+
+from __future__ import annotations
+
+import numpy as np
+from tests.helpers import scene, with_figure
+
+from toonset.analyze.shots import ShotDetector, shots_from_boundaries
+from toonset.config import DecodeConfig, ShotsConfig
+from toonset.io.frames import DecodedFrame, yuv_to_analysis
+
+
+def _decoded(rgbs: list[np.ndarray]) -> list[DecodedFrame]:
+    import cv2
+
+    out = []
+    for i, rgb in enumerate(rgbs):
+        ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+        luma, chroma = yuv_to_analysis(ycc[..., 0], ycc[..., 2], ycc[..., 1], 0, DecodeConfig().analysis_width)
+        out.append(DecodedFrame(i, i / 24, luma, chroma))
+    return out
+
+
+def _held_shot(seed: int, n: int, hold: int = 3) -> list[np.ndarray]:
+    bg = scene(seed)
+    return [with_figure(bg, i // hold) for i in range(n)]
+
+
+def test_cuts_found_and_held_drawings_do_not_split():
+    frames = _held_shot(1, 30) + _held_shot(2, 30, hold=12) + _held_shot(3, 20, hold=1)
+    det = ShotDetector()
+    bounds = det.detect_all(_decoded(frames))
+    assert [(b.kind, b.end) for b in bounds] == [("cut", 30), ("cut", 60)]
+    assert shots_from_boundaries(bounds, 80) == [(0, 30, "start", "cut"), (30, 60, "cut", "cut"), (60, 80, "cut", "end")]
+
+
+def test_flash_frames_do_not_split_but_a_short_real_shot_does():
+    a = _held_shot(1, 40, hold=4)
+    white = np.full_like(a[0], 255)
+    inverted = 255 - a[20]
+    flashes = a[:20] + [white, inverted] + a[22:]
+    det = ShotDetector()
+    assert det.detect_all(_decoded(flashes)) == []
+    other = _held_shot(9, 2, hold=2)
+    insert = a[:20] + other + a[22:]
+    ends = [b.end for b in ShotDetector().detect_all(_decoded(insert))]
+    assert ends == [20, 22]
+
+
+def test_fade_and_dissolve_are_gradual_transitions():
+    a, b = _held_shot(1, 30, hold=30), _held_shot(5, 30, hold=30)
+    black = np.zeros_like(a[0])
+    fade = [(a[0] * (1 - t / 8)).astype(np.uint8) for t in range(1, 8)] + [black] * 4
+    fade += [(b[0] * (t / 8)).astype(np.uint8) for t in range(1, 8)]
+    bounds = ShotDetector().detect_all(_decoded(a + fade + b))
+    assert len(bounds) == 1 and bounds[0].kind == "fade"
+    assert 28 <= bounds[0].start <= 32 and 46 <= bounds[0].end <= 50
+    mix = [(a[0] * (1 - t / 10) + b[0] * (t / 10)).astype(np.uint8) for t in range(1, 10)]
+    bounds = ShotDetector().detect_all(_decoded(a + mix + b))
+    assert len(bounds) == 1 and bounds[0].kind == "dissolve"
+    assert 28 <= bounds[0].start <= 32 and 37 <= bounds[0].end <= 41
+
+
+def test_online_boundaries_are_final_and_latency_bounded():
+    frames = _decoded(_held_shot(1, 30) + _held_shot(2, 60))
+    det = ShotDetector(ShotsConfig())
+    seen = []
+    for f in frames:
+        det.push(f)
+        assert det.final_upto >= f.index + 1 - det.latency
+        seen.append(list(det.boundaries))
+    det.flush()
+    for snapshot in seen:  # published boundaries never change afterwards
+        assert det.boundaries[: len(snapshot)] == snapshot
