@@ -85,8 +85,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None:
             setattr(opts, name, value)
-    paths = generate_set(args.output, count=args.count, seed=args.seed, options=opts,
-                         vary=not args.uniform) if args.count else []
+    try:
+        paths = generate_set(args.output, count=args.count, seed=args.seed, options=opts,
+                             vary=not args.uniform) if args.count > 0 else []
+    except ValueError as exc:
+        raise UsageError(f"synth: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"synth: cannot write to {args.output}: {exc.strerror or exc}") from exc
     if args.json:
         _print_json({"videos": [str(p) for p in paths]})
     else:

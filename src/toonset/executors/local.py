@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -48,31 +49,49 @@ class InlineExecutor:
         return results
 
 
-def _worker_main(wid: int, spec: PipelineSpec, out: str, tasks: mp.Queue, events: mp.Queue) -> None:
+def _worker_main(wid: int, spec: PipelineSpec, out: str, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     stages = spec.stages()
     for s in stages:
         s.setup()
 
     def progress(kind: str, data: dict[str, Any]) -> None:
-        events.put((kind, wid, data))
+        conn.send((kind, data))
 
-    while True:
-        task = tasks.get()
-        if task is None:
-            break
-        progress("task_start", {"task": task.task_id})
-        try:
-            summary = run_task(task, stages, Path(out), spec.media, progress)
-            events.put(("task_done", wid, summary))
-        except Exception as exc:  # writing outputs failed: report, let the parent retry
-            events.put(("task_failed", wid, {"task": task.task_id, "error": repr(exc)}))
-    for s in stages:
-        s.teardown()
+    try:
+        while True:
+            task = conn.recv()
+            if task is None:
+                break
+            progress("task_start", {"task": task.task_id})
+            try:
+                summary = run_task(task, stages, Path(out), spec.media, progress)
+                conn.send(("task_done", summary))
+            except Exception as exc:  # writing outputs failed: report, let the parent retry
+                conn.send(("task_failed", {"task": task.task_id, "error": repr(exc)}))
+    except (EOFError, BrokenPipeError):  # the parent went away
+        pass
+    finally:
+        for s in stages:
+            s.teardown()
+
+
+class _Worker:
+    def __init__(self, wid: int, proc: mp.Process, conn: Connection) -> None:
+        self.wid = wid
+        self.proc = proc
+        self.conn = conn
+        self.task: Task | None = None
+        self.path = ""
+        self.since = 0.0
 
 
 class LocalExecutor:
-    """Multi-process executor with crash recovery and per-video timeouts."""
+    """Multi-process executor with crash recovery and per-video timeouts.
+
+    Each worker has its own pipe, so a worker killed at any instant (even mid-message) cannot block the
+    others, and the parent always knows which task and which source a worker was on.
+    """
 
     name = "local"
 
@@ -82,104 +101,108 @@ class LocalExecutor:
         self.retries = max(0, retries)
         self.timeout = source_timeout_s
         self.ctx = mp.get_context("spawn")
+        self._next_wid = 0
+
+    def _start(self, out: Path) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        wid = self._next_wid
+        self._next_wid += 1
+        p = self.ctx.Process(target=_worker_main, args=(wid, self.spec, str(out), child), daemon=True,
+                             name=f"toonset-worker-{wid}")
+        p.start()
+        child.close()
+        return _Worker(wid, p, parent)
 
     def run(self, tasks: Sequence[Task], out: Path, on_event: Event | None = None) -> list[dict[str, Any]]:
         if not tasks:
             return []
-        task_q: mp.Queue = self.ctx.Queue()
-        events: mp.Queue = self.ctx.Queue()
-        pending = {t.task_id: t for t in tasks}
-        for t in tasks:
-            task_q.put(t)
-        crashes: dict[str, int] = {}  # source path -> worker deaths while on it
-        procs: dict[int, mp.Process] = {}
-        current: dict[int, dict[str, Any]] = {}  # worker -> {"task", "path", "since"}
+        todo: deque[Task] = deque(tasks)
+        pending = {t.task_id for t in tasks}
+        self._crashes: dict[str, int] = {}
+        workers = [self._start(out) for _ in range(min(self.workers, len(tasks)))]
         results: list[dict[str, Any]] = []
-        next_wid = 0
-
-        def start_worker() -> None:
-            nonlocal next_wid
-            p = self.ctx.Process(target=_worker_main, args=(next_wid, self.spec, str(out), task_q, events),
-                                 daemon=True, name=f"toonset-worker-{next_wid}")
-            p.start()
-            procs[next_wid] = p
-            next_wid += 1
-
-        for _ in range(min(self.workers, len(tasks))):
-            start_worker()
         try:
             while pending:
-                try:
-                    kind, wid, data = events.get(timeout=0.2)
-                except queue.Empty:
-                    kind = ""
-                if kind == "task_start":
-                    current[wid] = {"task": data["task"], "path": "", "since": time.monotonic()}
-                elif kind == "source_start":
-                    current[wid] = {"task": data["task"], "path": data["path"], "since": time.monotonic()}
-                elif kind == "task_done":
-                    current.pop(wid, None)
-                    if pending.pop(data["task"], None) is not None:
-                        results.append(data)
-                elif kind == "task_failed":
-                    current.pop(wid, None)
-                    self._retry(pending.get(data["task"]), "", task_q, crashes,
-                                RuntimeError(f"task failed: {data['error']}"))
-                if on_event and kind in ("source_done", "task_done"):
-                    on_event(kind, data)
-                self._watch(procs, current, pending, task_q, crashes, start_worker)
+                for w in workers:
+                    if w.task is None and todo:
+                        w.task, w.path, w.since = todo.popleft(), "", time.monotonic()
+                        w.conn.send(w.task)
+                ready = wait([w.conn for w in workers] + [w.proc.sentinel for w in workers], timeout=0.2)
+                for w in list(workers):
+                    if w.conn in ready:
+                        try:
+                            while w.conn.poll():
+                                kind, data = w.conn.recv()
+                                self._handle(w, kind, data, pending, results, todo, on_event)
+                        except (EOFError, OSError):
+                            pass  # the worker died; its sentinel tells us below
+                    timed_out = bool(self.timeout and w.path and time.monotonic() - w.since > self.timeout)
+                    if w.proc.is_alive() and not timed_out:
+                        continue
+                    if timed_out:
+                        w.proc.kill()
+                    w.proc.join(2)
+                    workers.remove(w)
+                    if w.task is not None and w.task.task_id in pending:
+                        todo.appendleft(self._failed(w, timed_out))
+                    if pending:
+                        workers.append(self._start(out))
         finally:
-            for _ in procs:
-                task_q.put(None)
+            for w in workers:
+                try:
+                    w.conn.send(None)
+                except (OSError, ValueError):
+                    pass
             deadline = time.monotonic() + 5
-            for p in procs.values():
-                p.join(timeout=max(0.1, deadline - time.monotonic()))
-                if p.is_alive():
-                    p.kill()
-                    p.join(1)
+            for w in workers:
+                w.proc.join(timeout=max(0.1, deadline - time.monotonic()))
+                if w.proc.is_alive():
+                    w.proc.kill()
+                    w.proc.join(1)
+                w.conn.close()
         return results
 
-    def _watch(self, procs, current, pending, task_q, crashes, start_worker) -> None:
-        now = time.monotonic()
-        for wid, p in list(procs.items()):
-            info = current.get(wid)
-            timed_out = bool(self.timeout and info and info["path"] and now - info["since"] > self.timeout)
-            if p.is_alive() and not timed_out:
-                continue
-            if timed_out:
-                p.kill()
-                p.join(2)
-            else:
-                p.join(0.1)
-            del procs[wid]
-            current.pop(wid, None)
-            if info and info["task"] in pending:
-                task = pending[info["task"]]
-                if timed_out:
-                    exc: Exception = TimeoutError_(f"no result after {self.timeout:.0f} s; the worker was stopped")
-                    crashes[info["path"]] = self.retries + 1  # a hang is not retried
-                else:
-                    code = p.exitcode
-                    why = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
-                    exc = WorkerCrashError(f"worker process died ({why}) while processing this source")
-                self._retry(task, info["path"], task_q, crashes, exc)
-            if pending:
-                start_worker()
+    def _handle(self, w: _Worker, kind: str, data: dict[str, Any], pending: set[str],
+                results: list[dict[str, Any]], todo: deque[Task], on_event: Event | None) -> None:
+        if kind == "source_start":
+            w.path, w.since = data["path"], time.monotonic()
+        elif kind == "source_done":
+            w.path = ""
+        elif kind == "task_done":
+            w.task, w.path = None, ""
+            if data["task"] in pending:
+                pending.discard(data["task"])
+                results.append(data)
+        elif kind == "task_failed":
+            task, w.task, w.path = w.task, None, ""
+            if task is not None:
+                todo.append(self._retry(task, "", RuntimeError(f"task failed: {data['error']}")))
+        if on_event and kind in ("source_done", "task_done"):
+            on_event(kind, data)
 
-    def _retry(self, task: Task | None, path: str, task_q, crashes, exc: Exception) -> None:
-        if task is None:
-            return
+    def _failed(self, w: _Worker, timed_out: bool) -> Task:
+        assert w.task is not None
+        if timed_out:
+            exc: Exception = TimeoutError_(f"no result after {self.timeout:g} s; the worker was stopped")
+            self._crashes[w.path] = self.retries  # a hang is not retried
+        else:
+            code = w.proc.exitcode
+            why = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+            exc = WorkerCrashError(f"worker process died ({why}) while processing this source")
+        return self._retry(w.task, w.path, exc)
+
+    def _retry(self, task: Task, path: str, exc: Exception) -> Task:
         task.attempt += 1
         if path:
-            crashes[path] = crashes.get(path, 0) + 1
-            if crashes[path] > self.retries:
+            self._crashes[path] = self._crashes.get(path, 0) + 1
+            if self._crashes[path] > self.retries:
                 ref = next(r for r in task.refs if r.path == path)
                 stage = "timeout" if isinstance(exc, TimeoutError_) else "worker"
                 task.preset_errors[path] = error_from_exception(ref, stage, exc, task.attempt)
         elif task.attempt > self.retries + 1:
             for ref in task.refs:
                 task.preset_errors.setdefault(ref.path, error_from_exception(ref, "task", exc, task.attempt))
-        task_q.put(task)
+        return task
 
 
 def default_workers() -> int:

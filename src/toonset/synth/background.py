@@ -84,6 +84,11 @@ def draw_background(
     return canvas
 
 
+def _count(width: int, height: int, per_frame_height: float) -> int:
+    """How many of a prop to scatter: ``per_frame_height`` for every stretch of width equal to the height."""
+    return max(1, round(width / height * per_frame_height))
+
+
 def _sky_props(rng: np.random.Generator, palette: Palette, width: int, height: int) -> list[Shape]:
     """A sun and a few clouds in the upper part of the frame."""
     shapes = [
@@ -93,7 +98,7 @@ def _sky_props(rng: np.random.Generator, palette: Palette, width: int, height: i
         )
     ]
     cloud = mix(palette.sky, (255, 255, 255), 0.7)
-    for _ in range(max(1, width // 110)):
+    for _ in range(_count(width, height, 1.6)):
         cx, cy = rng.uniform(0, width), height * rng.uniform(0.08, 0.3)
         for part in range(3):
             shapes.append(
@@ -131,7 +136,7 @@ def _town(rng: np.random.Generator, palette: Palette, width: int, height: int) -
 def _country(rng: np.random.Generator, palette: Palette, width: int, height: int) -> list[Shape]:
     horizon = height * rng.uniform(0.55, 0.72)
     shapes = _sky_props(rng, palette, width, height)
-    for _ in range(max(2, width // 120)):
+    for _ in range(max(2, _count(width, height, 1.5))):
         shapes.append(
             Shape(
                 ellipse(
@@ -143,12 +148,12 @@ def _country(rng: np.random.Generator, palette: Palette, width: int, height: int
                 palette.far,
             )
         )
-    xs = np.linspace(-4, width + 4, max(8, width // 20))
+    xs = np.linspace(-4, width + 4, max(8, _count(width, height, 9)))
     ys = horizon + height * 0.03 * np.sin(xs / height * rng.uniform(4, 8) + rng.uniform(0, 6))
     field = np.concatenate([np.stack([xs, ys], 1), [[width + 4, height + 4], [-4, height + 4]]])
     shapes.append(Shape(field.astype(np.int32), palette.ground))
     trunk = mix(palette.limb, (60, 40, 20), 0.6)
-    for _ in range(max(2, width // 70)):
+    for _ in range(max(2, _count(width, height, 2.5))):
         tx, base = rng.uniform(0, width), horizon + height * rng.uniform(0.02, 0.15)
         size = height * rng.uniform(0.08, 0.14)
         shapes.append(Shape(rect(tx - size * 0.15, base - size * 1.2, tx + size * 0.15, base), trunk))
@@ -158,6 +163,7 @@ def _country(rng: np.random.Generator, palette: Palette, width: int, height: int
 
 def _room(rng: np.random.Generator, palette: Palette, width: int, height: int) -> list[Shape]:
     floor = height * rng.uniform(0.62, 0.78)
+    pad = height * 0.022  # window frame and table leg thickness
     shapes = [Shape(rect(-4, floor - height * 0.12, width + 4, floor), palette.far)]
     shapes.append(Shape(rect(-4, floor, width + 4, height + 4), palette.ground))
     frame_color = mix(palette.near, (255, 255, 255), 0.3)
@@ -167,18 +173,22 @@ def _room(rng: np.random.Generator, palette: Palette, width: int, height: int) -
         y = height * rng.uniform(0.08, 0.2)
         if rng.random() < 0.5:  # a window with a cross bar
             shapes.append(Shape(rect(x, y, x + w, y + h), frame_color))
-            shapes.append(Shape(rect(x + 4, y + 4, x + w - 4, y + h - 4), palette.accent))
+            shapes.append(Shape(rect(x + pad, y + pad, x + w - pad, y + h - pad), palette.accent))
             shapes.append(
-                Shape(rect(x + w / 2 - 2, y + 4, x + w / 2 + 2, y + h - 4), frame_color, outlined=False)
+                Shape(
+                    rect(x + w / 2 - pad / 2, y + pad, x + w / 2 + pad / 2, y + h - pad),
+                    frame_color,
+                    outlined=False,
+                )
             )
         else:  # a picture frame
             shapes.append(Shape(rect(x, y, x + w * 0.7, y + h), palette.near))
             shapes.append(Shape(ellipse(x + w * 0.35, y + h / 2, w * 0.2, h * 0.3), palette.accent))
         x += w + height * rng.uniform(0.15, 0.5)
-    for _ in range(max(1, width // 200)):
+    for _ in range(_count(width, height, 0.6)):
         tx, tw = rng.uniform(0, width), height * rng.uniform(0.3, 0.5)
         top = floor - height * rng.uniform(0.05, 0.12)
         shapes.append(Shape(rect(tx, top, tx + tw, top + height * 0.05), palette.near))
-        shapes.append(Shape(rect(tx + 4, top, tx + 10, floor + height * 0.1), palette.near))
-        shapes.append(Shape(rect(tx + tw - 10, top, tx + tw - 4, floor + height * 0.1), palette.near))
+        shapes.append(Shape(rect(tx + pad, top, tx + 3 * pad, floor + height * 0.1), palette.near))
+        shapes.append(Shape(rect(tx + tw - 3 * pad, top, tx + tw - pad, floor + height * 0.1), palette.near))
     return shapes

@@ -26,6 +26,9 @@ LIMB_RANGES = (SHOULDER, ELBOW, SHOULDER, ELBOW, LEG, LEG)
 MIN_TURN, MAX_TURN = 20.0, 40.0  # degrees a limb turns between two "normal" drawings
 MOUTH_STATES = 3  # closed, open, wide open
 
+# joint angles in degrees: left shoulder, left elbow, right shoulder, right elbow, left hip, right hip
+Limbs = tuple[float, float, float, float, float, float]
+
 
 @dataclass(frozen=True)
 class CharacterDesign:
@@ -47,9 +50,7 @@ class Pose:
     dy: float  # vertical offset (negative = up), px
     lean: float  # body tilt, degrees
     head_tilt: float
-    limbs: tuple[
-        float, float, float, float, float, float
-    ]  # l. shoulder, l. elbow, r. shoulder, r. elbow, l. hip, r. hip
+    limbs: Limbs
     mouth: int  # 0 closed, 1 open, 2 wide open
     eyes_closed: bool
     gaze: float  # pupil offset in [-1, 1]
@@ -93,7 +94,7 @@ def next_pose(rng: np.random.Generator, previous: Pose, change: PoseChange, dx_l
         fresh = random_pose(rng, dx_limit)
         return replace(
             fresh,
-            dx=side * rng.uniform(0.4, 1.0) * dx_limit,
+            dx=side * rng.uniform(0.6, 1.0) * dx_limit,
             dy=-rng.uniform(0, 0.3) * dx_limit,
             lean=-math.copysign(rng.uniform(8, 15), previous.lean),
             mouth=int(rng.integers(MOUTH_STATES)),
@@ -210,8 +211,8 @@ def _point(p: np.ndarray) -> tuple[int, int]:
 
 def _limb(canvas: np.ndarray, joints: tuple[np.ndarray, ...], color: Color, width: int, ink: int) -> None:
     """A thick polyline with an ink outline of ``ink`` px around it (``ink`` 0 = no outline)."""
-    for a, b in pairwise(joints):
-        if ink:
+    if ink:
+        for a, b in pairwise(joints):
             cv2.line(canvas, _point(a), _point(b), OUTLINE, width + 2 * ink, cv2.LINE_AA)
     for a, b in pairwise(joints):
         cv2.line(canvas, _point(a), _point(b), color, width, cv2.LINE_AA)

@@ -27,7 +27,9 @@ def generate_video(path: str | Path, seed: int, options: SynthOptions | None = N
     before grain, weave and compression are applied.
     """
     options = options or SynthOptions()
+    options.validate()
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     plan = plan_video(seed, options)
     film_rng = np.random.default_rng([seed, 1])
     new_drawing: list[int] = []
@@ -59,10 +61,12 @@ def generate_set(
     """Write ``synth_0000.mp4`` ... ``synth_{count-1}`` (with their .json) into ``out_dir``.
 
     With ``vary`` (the default) each video departs from ``options`` in frame rate (cycling through
-    24, 24000/1001, 30000/1001 and 12), compression, shot count, and grain + weave on every other video;
-    without it every video uses ``options`` as given. Deterministic for the same arguments.
+    24, 24000/1001, 30000/1001 and 12), compression (crf within 5 of the given one) and shot count (up to
+    2 more); when ``options`` asks for no grain and no weave, every other video gets both. Without
+    ``vary`` every video uses ``options`` as given. Deterministic for the same arguments.
     """
     base = options or SynthOptions()
+    base.validate()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -79,15 +83,17 @@ def generate_set(
 def _variant(base: SynthOptions, index: int, rng: np.random.Generator) -> SynthOptions:
     """The settings of the ``index``-th video of a varied set."""
     fps_num, fps_den = SET_FRAME_RATES[index % len(SET_FRAME_RATES)]
-    filmic = index % 2 == 1
+    grain, weave = base.grain, base.weave
+    if grain == 0 and weave == 0 and index % 2 == 1:
+        grain, weave = round(float(rng.uniform(2.0, 6.0)), 2), float(rng.integers(1, 3))
     return replace(
         base,
         fps_num=fps_num,
         fps_den=fps_den,
         num_shots=base.num_shots + int(rng.integers(0, 3)),
         crf=int(np.clip(base.crf + rng.integers(-5, 6), 0, 51)),
-        grain=float(round(rng.uniform(2.0, 6.0), 2)) if filmic else 0.0,
-        weave=float(rng.integers(1, 3)) if filmic else 0.0,
+        grain=grain,
+        weave=weave,
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 
-@dataclass(frozen=True)
+@dataclass
 class SynthOptions:
     """What to generate. Every field has a default; the same seed and options give the same video.
 
@@ -30,6 +30,10 @@ class SynthOptions:
     gop: int = 48  # libx264 keyframe interval
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for settings that cannot be generated (checked again before generating)."""
         if self.width < 64 or self.height < 48 or self.width % 2 or self.height % 2:
             raise ValueError(
                 f"width and height must be even and at least 64x48, got {self.width}x{self.height}"

@@ -62,11 +62,8 @@ def plan_video(seed: int, options: SynthOptions) -> VideoPlan:
             hue, palette_seed = previous.hue, previous.palette_seed
             framing: Framing = "close" if previous.framing == "wide" else "wide"
         else:
-            hue = (
-                float(rng.uniform(0, 360))
-                if previous is None
-                else float((previous.hue + rng.uniform(70, 290)) % 360)
-            )
+            start_hue = rng.uniform(0, 360) if previous is None else previous.hue + rng.uniform(70, 290)
+            hue = float(start_hue % 360)  # consecutive shots differ by at least 70 degrees of hue
             palette_seed = int(rng.integers(2**31))
             framing = "close" if kind != "split_screen" and rng.random() < 0.3 else "wide"
         look = {

@@ -1,0 +1,1 @@
+"""Loaders over a built dataset (PyTorch; needs the ``torch`` extra)."""
