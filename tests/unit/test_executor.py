@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pyarrow.parquet as pq
-
 from tests.faulty import FaultySpec
 from tests.helpers import scene, with_figure, write_video
+
 from toonset.config import BuildConfig
 from toonset.executors.local import LocalExecutor
 from toonset.executors.tasks import is_done, make_plan

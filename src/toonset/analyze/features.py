@@ -35,15 +35,29 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(cv2.absdiff(a, b).mean())
 
 
+def noise_scale(prev: np.ndarray, cur: np.ndarray) -> float:
+    """Robust σ of a frame-pair difference (1.4826 · median |Δ|), from a 256-bin histogram.
+
+    The median is taken over all pixels, so it measures grain and compression noise even when part of the
+    picture moves."""
+    diff = cv2.absdiff(prev, cur)
+    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
+    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
+    return 1.4826 * median
+
+
 def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int = 10,
-                min_texture: float = 6.0, max_residual: float = 10.0) -> tuple[float, float, int]:
+                noise: float = 0.0) -> tuple[float, float, int]:
     """Motion-compensated similarity of ``cur`` to ``prev``.
 
     Each textured ``block``x``block`` tile of ``cur`` searches ``prev`` within ±``radius`` px. Returns
-    (share of tiles that found a match with RMS residual < ``max_residual``, median best residual,
-    number of textured tiles). A camera move or a new drawing over a kept background leaves most tiles
-    matched; a cut leaves almost none.
+    (share of tiles that found a match, median best RMS residual, number of textured tiles). A tile is
+    textured when its std exceeds max(6, 2·noise) and matched when its best residual is below
+    max(10, 2.5·noise) — so film grain neither creates texture nor breaks matches. A camera move or a new
+    drawing over a kept background leaves most tiles matched; a cut leaves almost none.
     """
+    min_texture = max(6.0, 2.0 * noise)
+    max_residual = max(10.0, 2.5 * noise)
     h, w = cur.shape
     padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
     residuals = []

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from toonset.analyze import features as F
@@ -33,6 +34,7 @@ from toonset.io.frames import DecodedFrame
 
 BLEND_STEPS = (1, 2, 3, 4, 6, 8)
 CONTEXT_FRAMES = 12
+RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Boundary:
 class _Frame:
     index: int
     luma: np.ndarray
+    soft: np.ndarray  # blurred luma for block matching (sub-pixel shifts and grain do not break matches)
     small: np.ndarray
     chroma: np.ndarray
     hist: np.ndarray
@@ -77,6 +80,7 @@ class ShotDetector:
         self.n = 0  # frames pushed
         self.mad: list[float] = []  # per-frame mean |Δluma| to the previous frame (0 for frame 0)
         self.dhist: list[float] = []
+        self.noise: list[float] = []  # per-frame robust noise σ of the luma difference
         self.strength: dict[int, float] = {}  # cut strength at evaluated candidates (diagnostics)
         self._cut_pos = 1  # next frame to judge as a hard cut
         self._blend_pos = 1  # next frame to judge as a blend frame
@@ -92,7 +96,8 @@ class ShotDetector:
     def push(self, frame: DecodedFrame) -> None:
         small = F.small_luma(frame.luma, frame.chroma)
         rec = _Frame(
-            frame.index, frame.luma, small, frame.chroma, F.colour_hist(small, frame.chroma),
+            frame.index, frame.luma, cv2.GaussianBlur(frame.luma, (5, 5), 1.2), small, frame.chroma,
+            F.colour_hist(small, frame.chroma),
             float(small.mean()), float(small.std()),
             float(np.abs(frame.chroma.astype(np.int16) - 128).mean()),
         )
@@ -100,9 +105,11 @@ class ShotDetector:
             prev = self._win[self.n - 1]
             self.mad.append(F.mean_abs_diff(prev.luma, rec.luma))
             self.dhist.append(F.hist_distance(prev.hist, rec.hist))
+            self.noise.append(F.noise_scale(prev.luma, rec.luma))
         else:
             self.mad.append(0.0)
             self.dhist.append(0.0)
+            self.noise.append(0.0)
         self._win[self.n] = rec
         self._order.append(self.n)
         self.n += 1
@@ -137,7 +144,7 @@ class ShotDetector:
         """How much frame b looks like another scene than frame a: 0 same scene … 1 certainly another."""
         fa, fb = self._win[a], self._win[b]
         dh = F.hist_distance(fa.hist, fb.hist)
-        match, _resid, tiles = F.block_match(fa.luma, fb.luma)
+        match, _resid, tiles = F.block_match(fa.soft, fb.soft, noise=self._noise(self.noise, b))
         hist_term = min(1.0, dh / 0.3)
         if tiles < 6:  # flat frames: structure says little, lean on colour and luma
             mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
@@ -146,18 +153,42 @@ class ShotDetector:
 
     def _is_candidate(self, t: int) -> bool:
         sens = max(1e-3, self.cfg.cut_sensitivity)
-        mad_floor = max(6.0, 3.0 * self._noise(self.mad, t)) / sens
-        hist_floor = max(0.08, 3.0 * self._noise(self.dhist, t)) / sens
+        mad_floor = max(6.0, 2.0 * self._noise(self.mad, t)) / sens
+        hist_floor = max(0.06, 2.0 * self._noise(self.dhist, t)) / sens
         return self.mad[t] > mad_floor or self.dhist[t] > hist_floor
 
     def _flash_like(self, i: int, ref: int) -> bool:
+        """Does frame ``i`` look like an impact/flash frame rather than a picture of a scene?"""
         f, r = self._win[i], self._win[ref]
-        if f.std < 10 or f.mean > 215 or f.mean < 25:
-            return True
-        inv = float(np.corrcoef(f.small.ravel(), 255.0 - r.small.ravel())[0, 1]) if r.std > 1 else 0.0
-        if inv > 0.5:
-            return True
-        return f.sat < 5 and r.sat > 12 and f.std > 50  # stark monochrome speed lines / impact frame
+        if f.std < 12 or f.mean > 200 or f.mean < 35:
+            return True  # white, black or near-uniform flash
+        if r.sat > 8 and f.sat < 0.35 * r.sat:
+            return True  # stark monochrome frame (speed lines, a silhouette impact) in a colour shot
+        if r.std > 1 and f.std > 1:
+            inv = float(np.corrcoef(f.small.ravel(), 255.0 - r.small.ravel())[0, 1])
+            if inv > 0.4:
+                return True  # luma-inverted frame
+        if r.sat > 4 and f.sat > 4:
+            fc = f.chroma.astype(np.float32).ravel() - 128.0
+            rc = r.chroma.astype(np.float32).ravel() - 128.0
+            if float(np.dot(fc, -rc) / (np.linalg.norm(fc) * np.linalg.norm(rc) + 1e-6)) > 0.7:
+                return True  # colour-inverted frame (hues flipped)
+        extremes = float(((f.small < 30) | (f.small > 225)).mean())
+        return extremes > 0.6  # posterised black/white impact drawing
+
+    def _continues_recent(self, t: int) -> bool:
+        """True when frame t returns to a picture seen shortly before, with no cut since (the end of an
+        explosion or effect that covered the shot, a long flash)."""
+        last_cut = self._cuts[-1].end if self._cuts else (self.boundaries[-1].end if self.boundaries else 0)
+        lo = max(last_cut, t - RETURN_WINDOW, min(self._win))
+        cur = self._win[t]
+        for j in range(t - 2, lo - 1, -1):
+            past = self._win.get(j)
+            if past is None or F.hist_distance(past.hist, cur.hist) > 0.25:
+                continue
+            if self._strength(j, t) < 0.4:
+                return True
+        return False
 
     def _judge_cut(self, t: int) -> None:
         if not self._is_candidate(t):
@@ -175,11 +206,13 @@ class ShotDetector:
                 if all(self._flash_like(t + j, t - 1) for j in range(k)):
                     self._cut_pos = t + k  # impact/flash frames inside one shot; resume after them
                     return
-                if k >= self.cfg.min_shot_frames or k >= 2:
-                    self._add_cut(Boundary("cut", t, t, s))
-                    self._add_cut(Boundary("cut", t + k, t + k, s))
-                    self._cut_pos = t + k
+                # a normal-looking picture of another scene for k frames: a genuine short shot
+                self._add_cut(Boundary("cut", t, t, s))
+                self._add_cut(Boundary("cut", t + k, t + k, s))
+                self._cut_pos = t + k
                 return
+        if self._continues_recent(t):
+            return
         if s < thr:
             # borderline: a dynamic shot has changes this large right after, a cut does not
             for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
@@ -202,7 +235,7 @@ class ShotDetector:
                 continue
             a, b = self._win[t - k], self._win[t + k]
             ratio, alpha, rms = F.blend_residual(a.small, cur, b.small)
-            if rms < 8.0 or not (0.1 < alpha < 0.9) or ratio > 0.3:
+            if rms < 8.0 or not (0.15 < alpha < 0.85) or ratio > 0.3:
                 continue
             if F.hist_distance(a.hist, b.hist) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40:
                 return True
@@ -246,13 +279,16 @@ class ShotDetector:
         self._emit(final)
 
     def _emit(self, final: bool) -> None:
-        # a boundary is final once neither stream can still produce an earlier or overlapping one
+        # gradual transitions are final once no blend frame can still join them …
         horizon = self.n if final else min(self._cut_pos, self._blend_pos - self.max_trans - 3)
         if self._open_grad:
             horizon = min(horizon, self._open_grad[0] - 1)
         ready: list[Boundary] = []
         while self._grads and self._grads[0].end <= horizon:
             ready.append(self._grads.pop(0))
+        # … and cuts (and frames) only up to the start of a transition that is not final yet
+        if self._grads:
+            horizon = min(horizon, self._grads[0].start - 3)
         while self._cuts and self._cuts[0].end <= horizon:
             ready.append(self._cuts.pop(0))
         ready.sort(key=lambda b: (b.start, b.end))

@@ -14,19 +14,12 @@ import cv2
 import numpy as np
 
 from toonset.analyze.base import ClipContext
+from toonset.analyze.features import noise_scale
 from toonset.config import TimingConfig
 from toonset.io.frames import DecodedFrame
 
 _K3 = np.ones((3, 3), np.uint8)
 LIMITED_AREA = 0.03  # a shot whose new drawings change less than this share is "limited animation"
-
-
-def noise_scale(prev: np.ndarray, cur: np.ndarray) -> float:
-    """Robust σ of the frame-pair difference (1.4826 · median |Δ|), from a 256-bin histogram."""
-    diff = cv2.absdiff(prev, cur)
-    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
-    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
-    return 1.4826 * median
 
 
 def changed_share(prev_s: np.ndarray, cur_s: np.ndarray, prev_max: np.ndarray, prev_min: np.ndarray,

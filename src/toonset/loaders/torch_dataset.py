@@ -47,7 +47,7 @@ def decode_clip(data: bytes, keep: set[int] | None = None, max_frames: int = 0) 
 
 
 class ClipDataset(_TorchDataset):
-    def __init__(self, dataset, keyframes_only: bool = False, max_frames: int = 0, transform=None) -> None:  # noqa: ANN001
+    def __init__(self, dataset, keyframes_only: bool = False, max_frames: int = 0, transform=None) -> None:
         self.keyframes_only = keyframes_only
         self.max_frames = max_frames
         self.transform = transform

@@ -1,0 +1,1 @@
+"""Metrics for benchmark tasks: shot boundaries and per-frame timing."""
