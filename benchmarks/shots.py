@@ -19,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import itertools
+
 from common import REALDATA, Clip, Timer, real_clips, synthetic_clips
 from toonset.evaluate.shots import PRF, match
 
@@ -69,7 +71,7 @@ def transnet_published() -> Detector:
         video = torch.from_numpy(np.stack(frames))
         single, _ = model.predict_frames(video, quiet=True)
         scenes = model.predictions_to_scenes(single.numpy())
-        return [(int(a[1]) + 1, int(b[0])) for a, b in zip(scenes, scenes[1:])], len(frames)
+        return [(int(a[1]) + 1, int(b[0])) for a, b in itertools.pairwise(scenes)], len(frames)
 
     return run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Any
@@ -11,6 +12,9 @@ from toonset import __version__
 from toonset.errors import ToonsetError, UsageError
 
 EPILOG = "Run 'toonset <command> --help' for the options of one command."
+
+# modules that add more verbs: each has ``register(subparsers)`` (keeps this file small and merge-friendly)
+COMMAND_MODULES: list[str] = []
 
 
 def _print_json(data: Any) -> None:
@@ -251,6 +255,8 @@ def make_parser() -> argparse.ArgumentParser:
     pr.add_argument("video", metavar="VIDEO")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_probe)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return p
 
 

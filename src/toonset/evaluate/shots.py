@@ -9,6 +9,7 @@ one-to-one (each truth boundary pairs with at most one prediction), closest firs
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def match(pred: Sequence[Interval], truth: Sequence[Interval], tolerance: int = 
 def intervals_from_shots(shots: Sequence[dict]) -> list[Interval]:
     """Boundaries from a ``toonset shots --json`` shot list (or any list of start/end frames)."""
     out: list[Interval] = []
-    for prev, cur in zip(shots, shots[1:]):
+    for prev, cur in itertools.pairwise(shots):
         out.append((int(prev["end_frame"]), int(cur["start_frame"])))
     return out
 
