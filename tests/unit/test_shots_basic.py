@@ -16,7 +16,7 @@ def _decoded(rgbs: list[np.ndarray]) -> list[DecodedFrame]:
     out = []
     for i, rgb in enumerate(rgbs):
         ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-        luma, chroma = yuv_to_analysis(ycc[..., 0], ycc[..., 2], ycc[..., 1], 0, DecodeConfig().analysis_width)
+        luma, chroma, _ = yuv_to_analysis(ycc[..., 0], ycc[..., 2], ycc[..., 1], 0, DecodeConfig().analysis_width)
         out.append(DecodedFrame(i, i / 24, luma, chroma))
     return out
 

@@ -1,35 +1,89 @@
 """Per-frame timing: is this frame a new drawing or a held one? Hold lengths, keyframes, timing label.
 
-A pixel counts as changed only when it moves outside the 3x3 min/max of the other frame (tolerant to
-±1 px film weave and line jitter) by more than a noise-adaptive threshold: ``noise_k`` times a robust
-noise scale measured on the same frame pair (so compression noise and grain raise the bar with them).
-A frame is a new drawing when the changed share of the picture exceeds ``min_changed_area``.
+Measured on the ``detail`` luma (twice the analysis width, e.g. 320 px) so a mouth flap counts:
+
+* **Content change** — a pixel changes only when it leaves the 3x3 min/max of the other frame (tolerant to
+  ±1 px line jitter) by more than ``noise_k`` times a robust noise scale measured on the same frame pair,
+  so compression noise and film grain raise the bar with them. A frame is a new drawing when the changed
+  share exceeds ``min_changed_area``.
+* **Film weave** — when the whole picture shifted (phase correlation), the comparison is redone after
+  undoing that shift, so gate weave of a film scan is not mistaken for new drawings.
+* **Camera moves** — a consistent global shift (a pan over a held cel) makes every moved frame a new
+  image; random back-and-forth shifts (weave) do not.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from typing import Any
 
 import cv2
 import numpy as np
 
 from toonset.analyze.base import ClipContext
-from toonset.analyze.features import noise_scale
 from toonset.config import TimingConfig
 from toonset.io.frames import DecodedFrame
 
 _K3 = np.ones((3, 3), np.uint8)
 LIMITED_AREA = 0.03  # a shot whose new drawings change less than this share is "limited animation"
+SHIFT_MIN = 0.6  # detail pixels: smaller global shifts are noise
+WEAVE_WINDOW = 24
 
 
-def changed_share(prev_s: np.ndarray, cur_s: np.ndarray, prev_max: np.ndarray, prev_min: np.ndarray,
-                  cur_max: np.ndarray, cur_min: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(share of pixels changed beyond ``threshold`` under ±1 px tolerance, mean tolerant change / 255)."""
-    c = cur_s.astype(np.int16)
-    p = prev_s.astype(np.int16)
-    d = np.maximum(np.maximum(c - prev_max, prev_min - c), np.maximum(p - cur_max, cur_min - p))
-    np.maximum(d, 0, out=d)
-    return float((d > threshold).mean()), float(d.mean() / 255.0)
+def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """(robust σ = 1.4826 · median |Δ|, mean |Δ|) of a frame pair, from one 256-bin histogram."""
+    diff = cv2.absdiff(prev, cur)
+    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
+    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
+    mad = float(np.dot(hist, np.arange(256)) / max(1, diff.size))
+    return 1.4826 * median, mad
+
+
+def tolerant_exceed(prev: np.ndarray, pmax: np.ndarray, pmin: np.ndarray, cur: np.ndarray,
+                    cmax: np.ndarray, cmin: np.ndarray, threshold: float) -> tuple[int, float]:
+    """(pixels changed beyond ``threshold`` outside the other frame's 3x3 range, mean such change / 255).
+
+    Saturating uint8 arithmetic: of ``cur - pmax`` and ``pmin - cur`` at most one is positive."""
+    d1 = cv2.add(cv2.subtract(cur, pmax), cv2.subtract(pmin, cur))
+    d2 = cv2.add(cv2.subtract(prev, cmax), cv2.subtract(cmin, prev))
+    d = cv2.max(d1, d2)
+    _, mask = cv2.threshold(d, threshold, 255, cv2.THRESH_BINARY)
+    return cv2.countNonZero(mask), float(cv2.mean(d)[0]) / 255.0
+
+
+def _projection_shift(a: np.ndarray, b: np.ndarray, axis: int, radius: int) -> float:
+    """Sub-pixel shift of ``b`` against ``a`` along one axis, by aligning their mean row/column profiles."""
+    pa = cv2.reduce(a, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(1, -1)
+    pb = cv2.reduce(b, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(1, -1)
+    n = pa.shape[1]
+    if n <= 4 * radius:
+        return 0.0
+    pa = pa - float(pa.mean())
+    pb = pb - float(pb.mean())
+    costs = cv2.matchTemplate(pb, pa[:, radius : n - radius], cv2.TM_SQDIFF).ravel()  # index i ↔ shift i - r
+    i = int(np.argmin(costs))
+    sub = 0.0
+    if 0 < i < len(costs) - 1:
+        c0, c1, c2 = float(costs[i - 1]), float(costs[i]), float(costs[i + 1])
+        den = c0 - 2 * c1 + c2
+        if den > 1e-9:
+            sub = 0.5 * (c0 - c2) / den
+    return i - radius + sub
+
+
+def global_shift(prev: np.ndarray, cur: np.ndarray, radius: int = 6) -> tuple[float, float]:
+    """Translation (dx, dy) of ``cur`` relative to ``prev`` in pixels, from row and column profiles: cheap
+    and exact for gate weave and camera pans over a held background."""
+    return _projection_shift(prev, cur, 0, radius), _projection_shift(prev, cur, 1, radius)
+
+
+def overlap(a: np.ndarray, dx: int, dy: int) -> tuple[slice, slice]:
+    """Slices of the region of ``a`` that stays in frame when content moves by (dx, dy)."""
+    h, w = a.shape[:2]
+    ys = slice(max(0, dy), h + min(0, dy))
+    xs = slice(max(0, dx), w + min(0, dx))
+    return ys, xs
 
 
 def timing_label(holds: list[int], areas: list[float]) -> str:
@@ -61,12 +115,13 @@ class TimingAnalyzer:
     """Clip consumer: keyframes (new drawings), holds, timing label, changed area and motion."""
 
     name = "timing.tolerant"
-    version = "1.0"
+    version = "2.0"
     needs_pixels = False
 
     def __init__(self, cfg: TimingConfig | None = None) -> None:
         self.cfg = cfg or TimingConfig()
-        self.frame_changed: list[tuple[int, bool, float]] = []  # (frame, new drawing?, changed share) all clips
+        self._shifts: deque[tuple[int, int]] = deque(maxlen=WEAVE_WINDOW)
+        self._noise: deque[float] = deque(maxlen=WEAVE_WINDOW)
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
@@ -74,28 +129,68 @@ class TimingAnalyzer:
         self._keys: list[int] = []
         self._times: list[float] = []
         self._areas: list[float] = []  # changed share of each keyframe (0 for the first)
-        self._all_areas: list[float] = []
         self._motion: list[float] = []
         self._last = clip.start_frame - 1
 
+    def _weave(self) -> bool:
+        """Recent global shifts jump back and forth (a film scan's gate weave), rather than drift (a pan)."""
+        moves = [s for s in self._shifts if s != (0, 0)]
+        if len(moves) < 4:
+            return False
+        flips = sum(1 for a, b in itertools.pairwise(moves) if a[0] * b[0] < 0 or a[1] * b[1] < 0)
+        return flips >= 0.3 * (len(moves) - 1)
+
+    def _judge(self, prev, cur) -> tuple[bool, float, float]:
+        p, pmax, pmin = prev
+        c, cmax, cmin = cur
+        pair_noise, mad = noise_and_mad(p, c)
+        self._noise.append(pair_noise)
+        # the pair's own estimate fails when most of the picture changes (a flash): cap it by the recent level
+        noise = min(pair_noise, 1.5 * float(np.median(self._noise)) + 1.0)
+        thr = max(6.0, self.cfg.noise_k * max(1.0, noise))
+        n, mag = tolerant_exceed(p, pmax, pmin, c, cmax, cmin, thr)
+        area = n / c.size
+        if area <= self.cfg.min_changed_area and mad < 1.5 * noise + 1.0:
+            self._shifts.append((0, 0))
+            return False, area, mag
+        dx, dy = global_shift(p, c)
+        sx, sy = round(dx), round(dy)
+        moved = abs(dx) >= SHIFT_MIN or abs(dy) >= SHIFT_MIN
+        self._shifts.append((sx, sy) if moved else (0, 0))
+        if (sx or sy) and area > self.cfg.min_changed_area:
+            # redo the comparison with the shift undone, on the part of the picture both frames show
+            cy, cx = overlap(c, sx, sy)
+            py, px = overlap(c, -sx, -sy)
+            n, mag = tolerant_exceed(p[py, px], pmax[py, px], pmin[py, px], c[cy, cx], cmax[cy, cx],
+                                     cmin[cy, cx], thr)
+            area = n / c.size
+        if area > self.cfg.min_changed_area:
+            return True, area, mag
+        return bool(moved and self._camera_move()), area, mag
+
+    def _camera_move(self) -> bool:
+        """The last global shift belongs to a camera move: no weave, or a drift larger than the weave."""
+        if not self._weave():
+            return True
+        recent = list(self._shifts)[-5:]
+        mx = float(np.median([s[0] for s in recent]))
+        my = float(np.median([s[1] for s in recent]))
+        return max(abs(mx), abs(my)) >= 1.5
+
     def process(self, frame: DecodedFrame) -> None:
-        cur = cv2.GaussianBlur(frame.luma, (3, 3), 0.8)
-        cur_max, cur_min = cv2.dilate(cur, _K3), cv2.erode(cur, _K3)
+        detail = frame.detail if frame.detail is not None else frame.luma
+        c = cv2.blur(detail, (3, 3))
+        cur = (c, cv2.dilate(c, _K3), cv2.erode(c, _K3))
         if self._prev is None:
             new, area = True, 0.0
         else:
-            prev, prev_max, prev_min = self._prev
-            thr = max(6.0, self.cfg.noise_k * max(1.0, noise_scale(prev, cur)))
-            area, mag = changed_share(prev, cur, prev_max, prev_min, cur_max, cur_min, thr)
-            new = area > self.cfg.min_changed_area
-            self._all_areas.append(area)
+            new, area, mag = self._judge(self._prev, cur)
             self._motion.append(mag)
         if new:
             self._keys.append(frame.index)
             self._times.append(frame.time)
             self._areas.append(area)
-        self.frame_changed.append((frame.index, new, area))
-        self._prev = (cur, cur_max, cur_min)
+        self._prev = cur
         self._last = frame.index
 
     def end_clip(self) -> dict[str, Any]:

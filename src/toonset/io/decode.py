@@ -131,11 +131,12 @@ class VideoReader:
             y = plane_array(planes[0])
             u = plane_array(planes[1]) if len(planes) >= 3 else None
             v = plane_array(planes[2]) if len(planes) >= 3 else None
-            luma, chroma = yuv_to_analysis(y, u, v, self.rotation, aw)
+            luma, chroma, detail = yuv_to_analysis(y, u, v, self.rotation, aw)
             idx = self.frame_count
             self.frame_count += 1
             self.end_time = t + (frame.duration * frame.time_base if frame.duration and frame.time_base else step)
             out = DecodedFrame(idx, t, luma, chroma, self.rotation, frame if self.keep_pixels else None)
+            out.detail = detail
             if self.compat:
                 out.compat = upright(compat_thumb(y, fmt.startswith("yuvj")), self.rotation)
             yield out
@@ -231,12 +232,14 @@ class FrameFolderReader:
             if (bgr.shape[1], bgr.shape[0]) != size:
                 bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
             ycrcb = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
-            luma, chroma = yuv_to_analysis(ycrcb[..., 0], ycrcb[..., 2], ycrcb[..., 1], 0, self.cfg.analysis_width)
+            luma, chroma, detail = yuv_to_analysis(ycrcb[..., 0], ycrcb[..., 2], ycrcb[..., 1], 0,
+                                                   self.cfg.analysis_width)
             idx = self.frame_count
             self.frame_count += 1
             t = idx * step
             self.end_time = t + step
             out = DecodedFrame(idx, t, luma, chroma, 0, None, bgr if self.keep_pixels else None)
+            out.detail = detail
             if self.compat:
                 out.compat = compat_thumb(ycrcb[..., 0], True)
             yield out

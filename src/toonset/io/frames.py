@@ -54,7 +54,7 @@ def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
 class DecodedFrame:
     """A decoded frame: index, PTS time, analysis luma/chroma; full-resolution data on request."""
 
-    __slots__ = ("_av", "_bgr", "chroma", "compat", "index", "luma", "rotation", "time")
+    __slots__ = ("_av", "_bgr", "chroma", "compat", "detail", "index", "luma", "rotation", "time")
 
     def __init__(
         self,
@@ -74,6 +74,7 @@ class DecodedFrame:
         self._av = av_frame
         self._bgr = bgr
         self.compat: np.ndarray | None = None  # 64x64 full-range luma for the Sakuga-42M rule, when asked
+        self.detail: np.ndarray | None = None  # luma at twice the analysis width, for timing
 
     @property
     def has_pixels(self) -> bool:
@@ -133,23 +134,27 @@ def fit_size(w: int, h: int, max_side: int) -> tuple[int, int]:
 
 def yuv_to_analysis(
     y: np.ndarray, u: np.ndarray | None, v: np.ndarray | None, rotation: int, analysis_width: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Analysis luma (upright, fixed width) and a small chroma pair from full-resolution planes."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From full-resolution planes: analysis luma (upright, ``analysis_width`` wide), a small chroma pair
+    (a quarter of that), and a detail luma at twice the analysis width (for timing small changes)."""
     coded_h, coded_w = y.shape
     disp_w, disp_h = (coded_h, coded_w) if rotation % 180 else (coded_w, coded_h)
     aw, ah = analysis_size(disp_w, disp_h, analysis_width)
+    dw, dh = analysis_size(disp_w, disp_h, 2 * analysis_width)
     cw, ch = max(4, aw // 4), max(2, ah // 4)
     if rotation % 180:
-        aw, ah, cw, ch = ah, aw, ch, cw
-    luma = downscale(y, aw, ah)
+        aw, ah, cw, ch, dw, dh = ah, aw, ch, cw, dh, dw
+    detail = downscale(y, dw, dh)
+    luma = cv2.resize(detail, (aw, ah), interpolation=cv2.INTER_AREA)
     if u is None or v is None:
         chroma = np.full((2, ch, cw), 128, np.uint8)
     else:
         chroma = np.stack([downscale(u, cw, ch), downscale(v, cw, ch)])
     if rotation % 360:
         luma = upright(luma, rotation)
+        detail = upright(detail, rotation)
         chroma = np.stack([upright(c, rotation) for c in chroma])
-    return luma, chroma
+    return luma, chroma, detail
 
 
 def compat_thumb(y_plane: np.ndarray, full_range: bool) -> np.ndarray:
