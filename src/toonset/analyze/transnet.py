@@ -192,9 +192,9 @@ class TransNetSegmenter:
                 continue
             t = c.end
             p = max(probs[max(0, t - 2) : t + 1] or [0.0])
-            if p >= RESCUE_PROB and t - 1 in self.classical._win and t in self.classical._win:
-                if self.classical._strength(t - 1, t) >= RESCUE_STRENGTH:
-                    ready.append(c)
+            win = self.classical._win
+            if p >= RESCUE_PROB and t - 1 in win and t in win and self.classical._strength(t - 1, t) >= RESCUE_STRENGTH:
+                ready.append(c)
         self._cand = keep
         self._publish(sorted(ready, key=lambda b: (b.start, b.end)), upto)
 
