@@ -31,6 +31,8 @@ class SakugaCompat:
         thumb = frame.compat
         if thumb is None:
             return
+        if frame.still and self._prev is not None:
+            return  # the same picture: SSIM would be ~1, never a new keyframe
         if self._prev is None or ssim64(self._prev, thumb) < self.threshold:
             self._count += 1
         self._prev = thumb

@@ -26,6 +26,12 @@ def colour_hist(small: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     return h / max(1.0, float(h.sum()))
 
 
+def saturation(chroma: np.ndarray) -> float:
+    """Mean distance of U and V from grey (128): 0 for a monochrome picture."""
+    flat = chroma.reshape(-1, chroma.shape[-1])
+    return float(cv2.mean(cv2.absdiff(flat, np.full_like(flat, 128)))[0])
+
+
 def hist_distance(h1: np.ndarray, h2: np.ndarray) -> float:
     """1 - histogram intersection: 0 for the same colours, 1 for disjoint palettes."""
     return float(1.0 - np.minimum(h1, h2).sum())
@@ -35,22 +41,35 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(cv2.absdiff(a, b).mean())
 
 
-def noise_scale(prev: np.ndarray, cur: np.ndarray) -> float:
-    """Robust σ of a frame-pair difference (1.4826 · median |Δ|), from a 256-bin histogram.
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
+def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """(robust σ = 1.4826 · median |Δ|, mean |Δ|) of a frame pair, from one 256-bin histogram.
 
     The median is taken over all pixels, so it measures grain and compression noise even when part of the
     picture moves."""
     diff = cv2.absdiff(prev, cur)
     hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
     median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
-    return 1.4826 * median
+    return 1.4826 * median, float(np.dot(hist, _LEVELS) / max(1, diff.size))
+
+
+def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
+    """Standard deviation of each ``block``x``block`` tile (grid from the top-left corner)."""
+    h, w = img.shape
+    gh, gw = h // block, w // block
+    t = img[: gh * block, : gw * block].reshape(gh, block, gw, block).astype(np.float32)
+    return t.std(axis=(1, 3))
 
 
 def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int = 10,
-                noise: float = 0.0) -> tuple[float, float, int]:
+                noise: float = 0.0, cur_std: np.ndarray | None = None,
+                max_tiles: int = 32) -> tuple[float, float, int]:
     """Motion-compensated similarity of ``cur`` to ``prev``.
 
-    Each textured ``block``x``block`` tile of ``cur`` searches ``prev`` within ±``radius`` px. Returns
+    Each textured ``block``x``block`` tile of ``cur`` (at most ``max_tiles``, evenly sampled) searches
+    ``prev`` within ±``radius`` px. Returns
     (share of tiles that found a match, median best RMS residual, number of textured tiles). A tile is
     textured when its std exceeds max(6, 2·noise) and matched when its best residual is below
     max(10, 2.5·noise) — so film grain neither creates texture nor breaks matches. A camera move or a new
@@ -58,17 +77,19 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     """
     min_texture = max(6.0, 2.0 * noise)
     max_residual = max(10.0, 2.5 * noise)
-    h, w = cur.shape
+    stds = tile_std(cur, block) if cur_std is None else cur_std
     padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
     residuals = []
-    for y in range(0, h - block + 1, block):
-        for x in range(0, w - block + 1, block):
-            tile = cur[y : y + block, x : x + block]
-            if float(tile.std()) < min_texture:
-                continue
-            window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
-            best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
-            residuals.append(np.sqrt(max(best, 0.0) / (block * block)))
+    ys, xs = np.nonzero(stds >= min_texture)
+    if len(ys) > max_tiles:  # an even sample of the textured tiles is as telling and bounds the cost
+        pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
+        ys, xs = ys[pick], xs[pick]
+    for gy, gx in zip(ys, xs):
+        y, x = int(gy) * block, int(gx) * block
+        tile = cur[y : y + block, x : x + block]
+        window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
+        best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
+        residuals.append(np.sqrt(max(best, 0.0) / (block * block)))
     if not residuals:
         return 1.0, 0.0, 0
     r = np.asarray(residuals)
@@ -112,8 +133,8 @@ def flatness(small: np.ndarray) -> float:
 def ssim64(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two small luma images exactly as ``skimage.metrics.structural_similarity`` computes it
     with its defaults (7x7 uniform window, sample covariance, data range 255): the rule Sakuga-42M used."""
-    x = a.astype(np.float64)
-    y = b.astype(np.float64)
+    x = a.astype(np.float32)
+    y = b.astype(np.float32)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     cov_norm = 49.0 / 48.0
     blur = lambda z: cv2.blur(z, (7, 7), borderType=cv2.BORDER_REFLECT)  # noqa: E731

@@ -22,6 +22,7 @@ Method (see ``docs/shots.md``):
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from toonset.io.frames import DecodedFrame
 BLEND_STEPS = (1, 2, 3, 4, 6, 8)
 CONTEXT_FRAMES = 12
 RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
+RETURN_TRIES = 6
 
 
 @dataclass
@@ -51,13 +53,15 @@ class Boundary:
 class _Frame:
     index: int
     luma: np.ndarray
-    soft: np.ndarray  # blurred luma for block matching (sub-pixel shifts and grain do not break matches)
     small: np.ndarray
     chroma: np.ndarray
     hist: np.ndarray
     mean: float
     std: float
     sat: float
+    # made only when a frame takes part in block matching (see ``ShotDetector._soft``):
+    soft: np.ndarray | None = None  # blurred luma (sub-pixel shifts and grain do not break matches)
+    soft_std: np.ndarray | None = None  # std of each 16x16 tile of ``soft``
 
 
 class ShotDetector:
@@ -82,6 +86,8 @@ class ShotDetector:
         self.dhist: list[float] = []
         self.noise: list[float] = []  # per-frame robust noise σ of the luma difference
         self.strength: dict[int, float] = {}  # cut strength at evaluated candidates (diagnostics)
+        self._strength_cache: dict[tuple[int, int], float] = {}
+        self._median_cache: dict[tuple[int, int, float], float] = {}
         self._cut_pos = 1  # next frame to judge as a hard cut
         self._blend_pos = 1  # next frame to judge as a blend frame
         self._blend: list[bool] = [False]
@@ -94,22 +100,34 @@ class ShotDetector:
 
     # ------------------------------------------------------------------ public
     def push(self, frame: DecodedFrame) -> None:
+        if frame.still and self.n:
+            # the same picture as the previous frame: share its features (nothing to compare either)
+            prev = self._win[self.n - 1]
+            rec = dataclasses.replace(prev, index=frame.index)
+            self.mad.append(0.0)
+            self.dhist.append(0.0)
+            self.noise.append(0.0)  # a clean repeat: no measurable noise
+            self._store(rec)
+            return
         small = F.small_luma(frame.luma, frame.chroma)
+        mean, std = cv2.meanStdDev(small)
         rec = _Frame(
-            frame.index, frame.luma, cv2.GaussianBlur(frame.luma, (5, 5), 1.2), small, frame.chroma,
-            F.colour_hist(small, frame.chroma),
-            float(small.mean()), float(small.std()),
-            float(np.abs(frame.chroma.astype(np.int16) - 128).mean()),
+            frame.index, frame.luma, small, frame.chroma, F.colour_hist(small, frame.chroma),
+            float(mean[0, 0]), float(std[0, 0]), F.saturation(frame.chroma),
         )
         if self.n:
             prev = self._win[self.n - 1]
-            self.mad.append(F.mean_abs_diff(prev.luma, rec.luma))
+            noise, mad = F.noise_and_mad(prev.luma, rec.luma)
+            self.mad.append(mad)
             self.dhist.append(F.hist_distance(prev.hist, rec.hist))
-            self.noise.append(F.noise_scale(prev.luma, rec.luma))
+            self.noise.append(noise)
         else:
             self.mad.append(0.0)
             self.dhist.append(0.0)
             self.noise.append(0.0)
+        self._store(rec)
+
+    def _store(self, rec: _Frame) -> None:
         self._win[self.n] = rec
         self._order.append(self.n)
         self.n += 1
@@ -135,21 +153,49 @@ class ShotDetector:
     def _have(self, i: int) -> bool:
         return 0 <= i < self.n
 
-    def _noise(self, values: list[float], t: int, span: int = 24) -> float:
-        lo = max(1, t - span)
-        window = values[lo:t]
-        return float(np.median(window)) if window else 0.0
+    def _noise(self, values: list[float], t: int, span: int = 24, q: float = 0.5) -> float:
+        """The q-quantile of ``values`` over the ``span`` frames before t (memoised: asked again and again)."""
+        key = (id(values), t, q)
+        cached = self._median_cache.get(key)
+        if cached is None:
+            window = sorted(values[max(1, t - span) : t])  # sorting 24 floats beats np.median's overhead
+            cached = float(window[int(q * (len(window) - 1))]) if window else 0.0
+            self._median_cache[key] = cached
+            if len(self._median_cache) > 4 * self.keep:
+                self._median_cache.clear()
+        return cached
 
-    def _strength(self, a: int, b: int) -> float:
-        """How much frame b looks like another scene than frame a: 0 same scene … 1 certainly another."""
+    def _strength(self, a: int, b: int, below: float | None = None, above: float | None = None) -> float:
+        """How much frame b looks like another scene than frame a: 0 same scene … 1 certainly another.
+
+        Callers that only ask "is it below ``below``?" or "is it at least ``above``?" let the colour term
+        bound the answer first and skip the block matching when the bound already decides it."""
         fa, fb = self._win[a], self._win[b]
-        dh = F.hist_distance(fa.hist, fb.hist)
-        match, _resid, tiles = F.block_match(fa.soft, fb.soft, noise=self._noise(self.noise, b))
-        hist_term = min(1.0, dh / 0.3)
-        if tiles < 6:  # flat frames: structure says little, lean on colour and luma
-            mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
-            return 0.5 * hist_term + 0.5 * mad_term
-        return 0.5 * (1.0 - match) + 0.5 * hist_term
+        hist_term = min(1.0, F.hist_distance(fa.hist, fb.hist) / 0.3)
+        if below is not None and 0.5 * hist_term >= below:
+            return 0.5 * hist_term  # a lower bound that is already too high
+        if above is not None and 0.5 + 0.5 * hist_term < above:
+            return 0.5 + 0.5 * hist_term  # an upper bound that is already too low
+        key = (a, b)
+        if key not in self._strength_cache:
+            match, _resid, tiles = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise_level(b),
+                                                 cur_std=fb.soft_std)
+            if tiles < 6:  # flat frames: structure says little, lean on colour and luma
+                mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
+                value = 0.5 * hist_term + 0.5 * mad_term
+            else:
+                value = 0.5 * (1.0 - match) + 0.5 * hist_term
+            if len(self._strength_cache) > 4 * self.keep:
+                self._strength_cache.clear()
+            self._strength_cache[key] = value
+        return self._strength_cache[key]
+
+    @staticmethod
+    def _soft(f: _Frame) -> np.ndarray:
+        if f.soft is None:
+            f.soft = cv2.GaussianBlur(f.luma, (5, 5), 1.2)
+            f.soft_std = F.tile_std(f.soft)
+        return f.soft
 
     def _is_candidate(self, t: int) -> bool:
         sens = max(1e-3, self.cfg.cut_sensitivity)
@@ -182,19 +228,21 @@ class ShotDetector:
         last_cut = self._cuts[-1].end if self._cuts else (self.boundaries[-1].end if self.boundaries else 0)
         lo = max(last_cut, t - RETURN_WINDOW, min(self._win))
         cur = self._win[t]
+        near = []
         for j in range(t - 2, lo - 1, -1):
             past = self._win.get(j)
-            if past is None or F.hist_distance(past.hist, cur.hist) > 0.25:
-                continue
-            if self._strength(j, t) < 0.4:
-                return True
-        return False
+            if past is not None:
+                d = F.hist_distance(past.hist, cur.hist)
+                if d <= 0.25:
+                    near.append((d, j))
+        # the closest pictures by colour first; a handful is enough to find the one the effect covered
+        return any(self._strength(j, t, below=0.4) < 0.4 for _, j in sorted(near)[:RETURN_TRIES])
 
     def _judge_cut(self, t: int) -> None:
         if not self._is_candidate(t):
             return
         thr = 0.75 / max(1e-3, self.cfg.cut_sensitivity)
-        s = self._strength(t - 1, t)
+        s = self._strength(t - 1, t, above=thr - 0.15)
         self.strength[t] = s
         if s < thr - 0.15:
             return
@@ -202,7 +250,7 @@ class ShotDetector:
         for k in range(1, self.max_flash + 1):
             if not self._have(t + k):
                 break
-            if self._strength(t - 1, t + k) < 0.45:
+            if self._strength(t - 1, t + k, below=0.45) < 0.45:
                 if all(self._flash_like(t + j, t - 1) for j in range(k)):
                     self._cut_pos = t + k  # impact/flash frames inside one shot; resume after them
                     return
@@ -216,7 +264,7 @@ class ShotDetector:
         if s < thr:
             # borderline: a dynamic shot has changes this large right after, a cut does not
             for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
-                if self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j) > s - 0.12:
+                if self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j, above=s - 0.12) > s - 0.12:
                     return
             for j in range(max(1, t - CONTEXT_FRAMES), t):
                 if self.strength.get(j, 0.0) > s - 0.12 and self.mad[j] > 0.6 * self.mad[t]:
@@ -228,7 +276,21 @@ class ShotDetector:
             return
         self._cuts.append(b)
 
+    def _noise_level(self, t: int) -> float:
+        """Grain/compression σ around frame t: a low quantile of recent pair estimates, because a pair's
+        own estimate is inflated whenever most of the picture changes (fades, cuts, pans)."""
+        return self._noise(self.noise, t, span=48, q=0.25)
+
     def _is_blend(self, t: int) -> bool:
+        floor = max(0.5, 0.8 * self._noise_level(t))
+
+        def same(i: int) -> bool:  # frame i shows the previous picture again, up to noise
+            return i >= self.n or self.mad[i] <= floor
+
+        if same(t) and same(t + 1):
+            return False  # the same picture as both neighbours: not a mix of two others
+        if not any(self._ends_differ(t, k) for k in (2, 4, 8)):
+            return False  # the same scene on both sides (however much it moves): nothing is mixing
         cur = self._win[t].small
         for k in BLEND_STEPS:
             if not (self._have(t - k) and self._have(t + k)) or (t - k) not in self._win:
@@ -237,9 +299,17 @@ class ShotDetector:
             ratio, alpha, rms = F.blend_residual(a.small, cur, b.small)
             if rms < 8.0 or not (0.15 < alpha < 0.85) or ratio > 0.3:
                 continue
-            if F.hist_distance(a.hist, b.hist) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40:
+            if self._ends_differ(t, k):
                 return True
         return False
+
+    def _ends_differ(self, t: int, k: int) -> bool:
+        """Cheap necessary condition for a mix at step k: the two ends differ in colour or brightness, or
+        one is flat (the black or white of a fade)."""
+        a, b = self._win.get(t - k), self._win.get(t + k) if t + k < self.n else None
+        if a is None or b is None:
+            return False
+        return F.hist_distance(a.hist, b.hist) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40
 
     def _close_grad(self) -> None:
         frames = self._open_grad
@@ -247,14 +317,17 @@ class ShotDetector:
         if len(frames) < 3:
             return
         a, b = frames[0], frames[-1] + 1
-        uniform = any(self._win[i].std < 8 for i in range(max(0, a - 1), min(self.n, b + 1)) if i in self._win)
-        kind = "fade" if uniform else "dissolve"
+        flat = max(8.0, 2.5 * self._noise_level(a))  # grain keeps a black frame from being flat
+
+        def uniform(i: int) -> bool:  # a black, white or single-colour frame (what fades go through)
+            f = self._win.get(i)
+            return f is not None and (f.std < flat or (f.std < 20 and (f.mean < 40 or f.mean > 215)))
+
+        kind = "fade" if any(uniform(i) for i in range(max(0, a - 1), min(self.n, b + 1))) else "dissolve"
         if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
             prev = self._grads[-1]
             between = range(prev.end, a)
-            if len(between) <= 2 * self.max_trans and all(
-                i in self._win and self._win[i].std < 8 for i in between
-            ):
+            if len(between) <= 2 * self.max_trans and all(uniform(i) for i in between):
                 prev.end = b  # fade-out, uniform hold, fade-in: one transition
                 return
         self._grads.append(Boundary(kind, a, b, 1.0))

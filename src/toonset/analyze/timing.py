@@ -22,22 +22,15 @@ import cv2
 import numpy as np
 
 from toonset.analyze.base import ClipContext
+from toonset.analyze.features import noise_and_mad
 from toonset.config import TimingConfig
 from toonset.io.frames import DecodedFrame
 
 _K3 = np.ones((3, 3), np.uint8)
 LIMITED_AREA = 0.03  # a shot whose new drawings change less than this share is "limited animation"
 SHIFT_MIN = 0.6  # detail pixels: smaller global shifts are noise
+SHIFT_RADIUS = 6  # detail pixels: the largest weave or pan step measured
 WEAVE_WINDOW = 24
-
-
-def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """(robust σ = 1.4826 · median |Δ|, mean |Δ|) of a frame pair, from one 256-bin histogram."""
-    diff = cv2.absdiff(prev, cur)
-    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
-    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
-    mad = float(np.dot(hist, np.arange(256)) / max(1, diff.size))
-    return 1.4826 * median, mad
 
 
 def tolerant_exceed(prev: np.ndarray, pmax: np.ndarray, pmin: np.ndarray, cur: np.ndarray,
@@ -52,15 +45,20 @@ def tolerant_exceed(prev: np.ndarray, pmax: np.ndarray, pmin: np.ndarray, cur: n
     return cv2.countNonZero(mask), float(cv2.mean(d)[0]) / 255.0
 
 
-def _projection_shift(a: np.ndarray, b: np.ndarray, axis: int, radius: int) -> float:
-    """Sub-pixel shift of ``b`` against ``a`` along one axis, by aligning their mean row/column profiles."""
-    pa = cv2.reduce(a, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(1, -1)
-    pb = cv2.reduce(b, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(1, -1)
+def profiles(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-mean column and row profiles (mean of each column / row) of an image, as 1xN float32."""
+    out = []
+    for axis in (0, 1):
+        p = cv2.reduce(img, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(1, -1)
+        out.append(cv2.subtract(p, cv2.mean(p)[0]))
+    return out[0], out[1]
+
+
+def profile_shift(pa: np.ndarray, pb: np.ndarray, radius: int) -> float:
+    """Sub-pixel shift of profile ``pb`` against ``pa`` within ±radius (0 when too short to tell)."""
     n = pa.shape[1]
     if n <= 4 * radius:
         return 0.0
-    pa = pa - float(pa.mean())
-    pb = pb - float(pb.mean())
     costs = cv2.matchTemplate(pb, pa[:, radius : n - radius], cv2.TM_SQDIFF).ravel()  # index i ↔ shift i - r
     i = int(np.argmin(costs))
     sub = 0.0
@@ -73,9 +71,29 @@ def _projection_shift(a: np.ndarray, b: np.ndarray, axis: int, radius: int) -> f
 
 
 def global_shift(prev: np.ndarray, cur: np.ndarray, radius: int = 6) -> tuple[float, float]:
-    """Translation (dx, dy) of ``cur`` relative to ``prev`` in pixels, from row and column profiles: cheap
+    """Translation (dx, dy) of ``cur`` relative to ``prev`` in pixels, from column and row profiles: cheap
     and exact for gate weave and camera pans over a held background."""
-    return _projection_shift(prev, cur, 0, radius), _projection_shift(prev, cur, 1, radius)
+    (px, py), (cx, cy) = profiles(prev), profiles(cur)
+    return profile_shift(px, cx, radius), profile_shift(py, cy, radius)
+
+
+class _Pic:
+    """One frame as the timing analyzer compares it (profiles made on first use)."""
+
+    __slots__ = ("_prof", "blur", "hi", "lo", "luma")
+
+    def __init__(self, detail: np.ndarray, luma: np.ndarray) -> None:
+        self.blur = cv2.blur(detail, (3, 3))
+        self.hi = cv2.dilate(self.blur, _K3)
+        self.lo = cv2.erode(self.blur, _K3)
+        self.luma = luma
+        self._prof: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def prof(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._prof is None:
+            self._prof = profiles(self.blur)
+        return self._prof
 
 
 def overlap(a: np.ndarray, dx: int, dy: int) -> tuple[slice, slice]:
@@ -125,7 +143,7 @@ class TimingAnalyzer:
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
-        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._prev: _Pic | None = None
         self._keys: list[int] = []
         self._times: list[float] = []
         self._areas: list[float] = []  # changed share of each keyframe (0 for the first)
@@ -140,20 +158,23 @@ class TimingAnalyzer:
         flips = sum(1 for a, b in itertools.pairwise(moves) if a[0] * b[0] < 0 or a[1] * b[1] < 0)
         return flips >= 0.3 * (len(moves) - 1)
 
-    def _judge(self, prev, cur) -> tuple[bool, float, float]:
-        p, pmax, pmin = prev
-        c, cmax, cmin = cur
-        pair_noise, mad = noise_and_mad(p, c)
+    def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float]:
+        p, pmax, pmin = prev.blur, prev.hi, prev.lo
+        c, cmax, cmin = cur.blur, cur.hi, cur.lo
+        # σ from the analysis luma: a quarter of the pixels, and its 2x2 averaging matches the 3x3 blur well
+        pair_noise, mad = noise_and_mad(prev.luma, cur.luma)
         self._noise.append(pair_noise)
         # the pair's own estimate fails when most of the picture changes (a flash): cap it by the recent level
-        noise = min(pair_noise, 1.5 * float(np.median(self._noise)) + 1.0)
+        recent = sorted(self._noise)
+        noise = min(pair_noise, 1.5 * recent[len(recent) // 2] + 1.0)
         thr = max(6.0, self.cfg.noise_k * max(1.0, noise))
         n, mag = tolerant_exceed(p, pmax, pmin, c, cmax, cmin, thr)
         area = n / c.size
         if area <= self.cfg.min_changed_area and mad < 1.5 * noise + 1.0:
             self._shifts.append((0, 0))
             return False, area, mag
-        dx, dy = global_shift(p, c)
+        dx = profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS)
+        dy = profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS)
         sx, sy = round(dx), round(dy)
         moved = abs(dx) >= SHIFT_MIN or abs(dy) >= SHIFT_MIN
         self._shifts.append((sx, sy) if moved else (0, 0))
@@ -178,9 +199,13 @@ class TimingAnalyzer:
         return max(abs(mx), abs(my)) >= 1.5
 
     def process(self, frame: DecodedFrame) -> None:
-        detail = frame.detail if frame.detail is not None else frame.luma
-        c = cv2.blur(detail, (3, 3))
-        cur = (c, cv2.dilate(c, _K3), cv2.erode(c, _K3))
+        if frame.still and self._prev is not None:
+            # the same picture again (a held drawing on a clean source): nothing new, nothing to recompute
+            self._motion.append(0.0)
+            self._shifts.append((0, 0))
+            self._last = frame.index
+            return
+        cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma)
         if self._prev is None:
             new, area = True, 0.0
         else:

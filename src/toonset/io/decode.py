@@ -19,7 +19,15 @@ import numpy as np
 from toonset.config import DecodeConfig
 from toonset.errors import DecodeError, DimensionsError, NoFramesError, UnreadableError
 from toonset.ingest.local import SourceRef, list_frame_files
-from toonset.io.frames import PLANAR_YUV, DecodedFrame, compat_thumb, plane_array, upright, yuv_to_analysis
+from toonset.io.frames import (
+    PLANAR_YUV,
+    DecodedFrame,
+    compat_thumb,
+    is_still,
+    plane_array,
+    upright,
+    yuv_to_analysis,
+)
 from toonset.io.probe import ProbeInfo, check_readable, describe, open_container
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 500
@@ -111,6 +119,7 @@ class VideoReader:
     def frames(self) -> Iterator[DecodedFrame]:
         step = 1.0 / float(self.fps)
         prev_time: float | None = None
+        anchor: np.ndarray | None = None  # luma of the last frame that was not still
         aw = self.cfg.analysis_width
         for frame in self._packets():
             if self.frame_count == 0:
@@ -137,6 +146,9 @@ class VideoReader:
             self.end_time = t + (frame.duration * frame.time_base if frame.duration and frame.time_base else step)
             out = DecodedFrame(idx, t, luma, chroma, self.rotation, frame if self.keep_pixels else None)
             out.detail = detail
+            out.still = is_still(anchor, luma)
+            if not out.still:
+                anchor = luma
             if self.compat:
                 out.compat = upright(compat_thumb(y, fmt.startswith("yuvj")), self.rotation)
             yield out
@@ -223,6 +235,7 @@ class FrameFolderReader:
     def frames(self) -> Iterator[DecodedFrame]:
         step = 1.0 / float(self.fps)
         size = (self.info.width, self.info.height)
+        anchor: np.ndarray | None = None  # luma of the last frame that was not still
         for path in self.files:
             bgr = cv2.imread(path, cv2.IMREAD_COLOR)
             if bgr is None:
@@ -240,6 +253,9 @@ class FrameFolderReader:
             self.end_time = t + step
             out = DecodedFrame(idx, t, luma, chroma, 0, None, bgr if self.keep_pixels else None)
             out.detail = detail
+            out.still = is_still(anchor, luma)
+            if not out.still:
+                anchor = luma
             if self.compat:
                 out.compat = compat_thumb(ycrcb[..., 0], True)
             yield out

@@ -54,7 +54,7 @@ def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
 class DecodedFrame:
     """A decoded frame: index, PTS time, analysis luma/chroma; full-resolution data on request."""
 
-    __slots__ = ("_av", "_bgr", "chroma", "compat", "detail", "index", "luma", "rotation", "time")
+    __slots__ = ("_av", "_bgr", "chroma", "compat", "detail", "index", "luma", "rotation", "still", "time")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class DecodedFrame:
         self._bgr = bgr
         self.compat: np.ndarray | None = None  # 64x64 full-range luma for the Sakuga-42M rule, when asked
         self.detail: np.ndarray | None = None  # luma at twice the analysis width, for timing
+        self.still = False  # no analysis pixel moved by more than STILL_LEVELS since the previous frame
 
     @property
     def has_pixels(self) -> bool:
@@ -140,7 +141,7 @@ def yuv_to_analysis(
     coded_h, coded_w = y.shape
     disp_w, disp_h = (coded_h, coded_w) if rotation % 180 else (coded_w, coded_h)
     aw, ah = analysis_size(disp_w, disp_h, analysis_width)
-    dw, dh = analysis_size(disp_w, disp_h, 2 * analysis_width)
+    dw, dh = min(2 * aw, disp_w - disp_w % 2), min(2 * ah, disp_h - disp_h % 2)  # exactly 2x when possible
     cw, ch = max(4, aw // 4), max(2, ah // 4)
     if rotation % 180:
         aw, ah, cw, ch, dw, dh = ah, aw, ch, cw, dh, dw
@@ -160,6 +161,19 @@ def yuv_to_analysis(
 def compat_thumb(y_plane: np.ndarray, full_range: bool) -> np.ndarray:
     """The 64x64 luma Sakuga-42M compared: the whole frame squeezed with bilinear sampling, full range."""
     t = cv2.resize(y_plane, (64, 64), interpolation=cv2.INTER_LINEAR)
-    if not full_range:
-        t = np.clip((t.astype(np.float32) - 16.0) * (255.0 / 219.0) + 0.5, 0, 255).astype(np.uint8)
+    if not full_range:  # expand limited range (16-235) to full, saturating
+        t = cv2.convertScaleAbs(t, alpha=255.0 / 219.0, beta=-16.0 * 255.0 / 219.0)
     return t
+
+
+STILL_LEVELS = 6
+
+
+def is_still(anchor_luma: np.ndarray | None, luma: np.ndarray) -> bool:
+    """True when the picture did not change (a held drawing on a clean source): at most two analysis pixels
+    differ by more than ``STILL_LEVELS`` from ``anchor_luma``, the last frame that was *not* still (so slow
+    drifts such as a long dissolve add up and are never skipped). Analyzers use it to skip work."""
+    if anchor_luma is None or anchor_luma.shape != luma.shape:
+        return False
+    _, hot = cv2.threshold(cv2.absdiff(anchor_luma, luma), STILL_LEVELS, 255, cv2.THRESH_BINARY)
+    return cv2.countNonZero(hot) <= 2
