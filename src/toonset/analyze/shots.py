@@ -178,13 +178,13 @@ class ShotDetector:
             return 0.5 + 0.5 * hist_term  # an upper bound that is already too low
         key = (a, b)
         if key not in self._strength_cache:
-            match, _resid, tiles = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise_level(b),
+            match, _resid, tiles = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise(self.noise, b),
                                                  cur_std=fb.soft_std)
             if tiles < 6:  # flat frames: structure says little, lean on colour and luma
                 mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
                 value = 0.5 * hist_term + 0.5 * mad_term
             else:
-                value = 0.5 * (1.0 - match) + 0.5 * hist_term
+                value = 0.5 * (1.0 - match) + 0.5 * hist_term * (1.0 - match) ** 0.5
             if len(self._strength_cache) > 4 * self.keep:
                 self._strength_cache.clear()
             self._strength_cache[key] = value
