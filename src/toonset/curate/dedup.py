@@ -6,7 +6,8 @@ that was found, with its kind (``exact``/``near``) and scores, so the decision c
 
 Duplicates form groups (union-find over the pairs, so a chain A≈B≈C is one group even when A and C were
 not compared directly). The original of a group is the clip with the most source pixels (the best
-copy), then the higher frame rate, then the longer clip, then the smaller clip id — a deterministic choice.
+copy), then the highest share of frames that are new drawings (a 2:3 pulldown repeats frames, so the
+native-rate copy wins), then the longer clip, then the smaller clip id — a deterministic choice.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ class DedupResult:
 def original_rank(clip: dict[str, Any]) -> tuple:
     """Sort key: the first clip of a group in this order is its original (see the module docstring)."""
     pixels = int(clip.get("width") or 0) * int(clip.get("height") or 0)
-    return (-pixels, -float(clip.get("fps") or 0.0), -int(clip.get("num_frames") or 0), clip["clip_id"])
+    drawings = round(float(clip.get("dynamic_score") or 0.0), 3)
+    return (-pixels, -drawings, -int(clip.get("num_frames") or 0), clip["clip_id"])
 
 
 def find_duplicates(clips: list[dict[str, Any]], hashes: list[ClipHashes], params: NearDupParams | None = None,
                     progress: Progress | None = None) -> DedupResult:
-    """Exact and near duplicates among ``clips`` (dicts with clip_id, content_hash, width, height, fps,
-    num_frames) given the keyframe hashes of each clip. Pure: no I/O."""
+    """Exact and near duplicates among ``clips`` (dicts with clip_id, content_hash, width, height,
+    dynamic_score, num_frames) given the keyframe hashes of each clip. Pure: no I/O."""
     params = params or NearDupParams()
     by_id = {c["clip_id"]: c for c in clips}
     uf = UnionFind(by_id)
@@ -113,7 +115,7 @@ def _exact_twins(by_id: dict[str, dict[str, Any]], a: str, b: str) -> bool:
 def clip_rows(ds) -> list[dict[str, Any]]:
     """Clips joined with the source columns that rank originals (width, height, fps, path)."""
     sources = {s["source_id"]: s for s in ds.sources.select(["source_id", "width", "height", "fps"]).to_pylist()}
-    cols = ["clip_id", "source_id", "content_hash", "num_frames"]
+    cols = ["clip_id", "source_id", "content_hash", "num_frames", "dynamic_score"]
     rows = ds.clips.select(cols).to_pylist()
     for r in rows:
         s = sources.get(r["source_id"], {})
