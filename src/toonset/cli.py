@@ -14,7 +14,7 @@ from toonset.errors import ToonsetError, UsageError
 EPILOG = "Run 'toonset <command> --help' for the options of one command."
 
 # modules that add more verbs: each has ``register(subparsers)`` (keeps this file small and merge-friendly)
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["toonset.cli_curate"]
 
 
 def _print_json(data: Any) -> None:

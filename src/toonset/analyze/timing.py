@@ -218,6 +218,11 @@ class TimingAnalyzer:
         self._prev = cur
         self._last = frame.index
 
+    @property
+    def keyframe_indices(self) -> list[int]:
+        """Frame indices of the new drawings of the current clip so far."""
+        return self._keys
+
     def end_clip(self) -> dict[str, Any]:
         end = self._last + 1
         holds = [b - a for a, b in zip(self._keys, [*self._keys[1:], end])]

@@ -2,6 +2,8 @@
 
 An input is a video file, a folder (scanned recursively), a glob pattern, a text file listing paths
 (one per line, ``#`` comments, paths relative to the list) or a folder of numbered image frames.
+A media file with a provenance sidecar next to it (``<file>.toonset.json``, written by ``toonset fetch``)
+carries that record as its ``provenance``.
 Anything that looks like a source but cannot be read still becomes a ``SourceRef``: the pipeline turns it
 into an error row instead of dropping it silently.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from toonset.errors import UsageError
+from toonset.ingest.provenance import read_sidecar
 
 VIDEO_EXTENSIONS = frozenset(
     [".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".ogv", ".3gp", ".gif", ".vob", ".mxf"]
@@ -134,5 +137,13 @@ def expand_inputs(inputs: list[str], fps: float | None = None) -> list[SourceRef
     for ref in refs:
         if ref.path not in seen:
             seen.add(ref.path)
-            unique.append(ref)
+            unique.append(with_provenance(ref))
     return unique
+
+
+def with_provenance(ref: SourceRef) -> SourceRef:
+    """``ref`` with the record of its provenance sidecar, when a media file has one."""
+    if ref.kind != "file" or ref.provenance:
+        return ref
+    prov = read_sidecar(ref.path)
+    return SourceRef(ref.path, ref.kind, ref.fps, prov) if prov else ref

@@ -44,6 +44,14 @@ class Source:
     input_kind: str = "file"  # "file" or "frames"
     series: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    # provenance as columns (filled from a ``.toonset.json`` sidecar; see toonset.ingest.provenance)
+    booru_post_id: int | None = None
+    artist: str = ""  # booru artist tags, space-separated
+    copyright: str = ""  # booru copyright (series/franchise) tags, space-separated
+    rating: str = ""  # booru rating as served: s / q / e
+    source_url: str = ""  # where the uploader says the footage comes from (the booru's "source" field)
+    media_url: str = ""  # the URL the file was downloaded from
+    split: str | None = None  # train / val / test once ``toonset split`` has run
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,6 +80,9 @@ class Clip:
     transition_out: str  # end / cut / fade / dissolve
     sakuga_keyframes: int = -1  # compatibility-mode count (64x64 luma SSIM < 0.95); -1 when off
     shard: str = ""  # shard file holding the clip media ("" with --no-media)
+    content_hash: str = ""  # decoded-content hash (toonset.analyze.fingerprint); equal = exact duplicate
+    duplicate_of: str | None = None  # clip_id of the original this clip repeats (set by ``toonset dedup``)
+    split: str | None = None  # train / val / test once ``toonset split`` has run
     annotations: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
@@ -85,6 +96,8 @@ class Keyframe:
     hold: int  # frames the drawing stays on screen (within the clip)
     time: float
     changed_area: float  # share of the picture that changed on this drawing (0 for a clip's first frame)
+    phash: int = 0  # 64-bit DCT pHash of the drawing (unsigned); 0 when flat
+    fg_phash: int = 0  # pHash of the drawing minus the clip's median picture; 0 when nothing moves
 
     def row(self) -> dict[str, Any]:
         return asdict(self)

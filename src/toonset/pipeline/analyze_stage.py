@@ -8,10 +8,12 @@ from typing import Any
 
 from toonset.analyze.base import ClipConsumer
 from toonset.analyze.compat import SakugaCompat
+from toonset.analyze.fingerprint import ClipFingerprint
 from toonset.analyze.router import ClipRouter, ClipSpan
 from toonset.analyze.shots import ShotDetector
 from toonset.analyze.timing import TimingAnalyzer
 from toonset.config import BuildConfig
+from toonset.ingest.provenance import source_columns
 from toonset.io.decode import open_reader
 from toonset.io.encode import ClipEncoder
 from toonset.model.records import Clip, Keyframe, Source
@@ -55,7 +57,7 @@ class AnalyzeStage(Stage[SourceWork]):
             source_id = source_id_for(reader.sha256, work.ref.path)
             fps = float(info.fps)
             timing = TimingAnalyzer(cfg.timing)
-            consumers: list[ClipConsumer] = [timing]
+            consumers: list[ClipConsumer] = [timing, ClipFingerprint(timing)]
             if cfg.timing.sakuga_compat:
                 consumers.append(SakugaCompat(cfg.timing.sakuga_ssim))
             if self.media:
@@ -78,6 +80,7 @@ class AnalyzeStage(Stage[SourceWork]):
         media_path = fields.pop("_media_path", "")
         fields.pop("_media_frames", None)
         keyframes = fields.pop("_keyframes", [])
+        hashes = fields.pop("_keyframe_hashes", {})
         clip = Clip(
             clip_id=ctx.clip_id, source_id=source_id, index=ctx.index,
             start_frame=ctx.start_frame, end_frame=span.end_frame,
@@ -88,11 +91,14 @@ class AnalyzeStage(Stage[SourceWork]):
             timing=fields.pop("timing"), changed_area=fields.pop("changed_area"), motion=fields.pop("motion"),
             transition_in=span.transition_in, transition_out=span.transition_out,
             sakuga_keyframes=int(fields.pop("sakuga_keyframes", -1)),
+            content_hash=fields.pop("content_hash", ""),
         )
         clip.annotations.update(fields)
         work.clips.append(clip)
         for frame, hold, t, area in keyframes:
-            work.keyframes.append(Keyframe(ctx.clip_id, int(frame), int(hold), round(float(t), 6), float(area)))
+            phash, fg_phash = hashes.get(frame, (0, 0))
+            work.keyframes.append(Keyframe(ctx.clip_id, int(frame), int(hold), round(float(t), 6), float(area),
+                                           phash, fg_phash))
         if media_path:
             work.media[ctx.clip_id] = media_path
 
@@ -115,5 +121,5 @@ class AnalyzeStage(Stage[SourceWork]):
             frame_count=reader.frame_count, duration=round(max(0.0, reader.end_time - first), 6),
             has_audio=info.has_audio, status=status, decode_errors=reader.decode_errors,
             vfr=bool(reader.is_vfr), input_kind=work.ref.kind,
-            provenance=dict(work.ref.provenance),
+            provenance=dict(work.ref.provenance), **source_columns(work.ref.provenance),
         )

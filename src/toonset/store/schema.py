@@ -16,6 +16,8 @@ SOURCES = pa.schema([
     ("time_base", pa.string()), ("frame_count", pa.int64()), ("duration", pa.float64()),
     ("has_audio", pa.bool_()), ("status", pa.string()), ("decode_errors", pa.int32()), ("vfr", pa.bool_()),
     ("input_kind", pa.string()), ("series", pa.string()), ("provenance", pa.string()),
+    ("booru_post_id", pa.int64()), ("artist", pa.string()), ("copyright", pa.string()), ("rating", pa.string()),
+    ("source_url", pa.string()), ("media_url", pa.string()), ("split", pa.string()),
 ])
 
 CLIPS = pa.schema([
@@ -26,12 +28,13 @@ CLIPS = pa.schema([
     ("hold_threes", pa.float64()), ("hold_longer", pa.float64()), ("timing", pa.string()),
     ("changed_area", pa.float64()), ("motion", pa.float64()), ("transition_in", pa.string()),
     ("transition_out", pa.string()), ("sakuga_keyframes", pa.int64()), ("shard", pa.string()),
-    ("annotations", pa.string()),
+    ("annotations", pa.string()), ("content_hash", pa.string()), ("duplicate_of", pa.string()),
+    ("split", pa.string()),
 ])
 
 KEYFRAMES = pa.schema([
     ("clip_id", pa.string()), ("frame", pa.int64()), ("hold", pa.int32()), ("time", pa.float64()),
-    ("changed_area", pa.float64()),
+    ("changed_area", pa.float64()), ("phash", pa.uint64()), ("fg_phash", pa.uint64()),
 ])
 
 ERRORS = pa.schema([
@@ -55,6 +58,7 @@ SORT_KEYS: dict[str, list[str]] = {
 }
 
 JSON_COLUMNS = frozenset({"provenance", "annotations"})
+NULLABLE_COLUMNS = frozenset({"duplicate_of", "split"})  # null means "not set", kept apart from ""
 
 
 def to_table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -66,7 +70,7 @@ def to_table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
             value = row.get(f.name)
             if f.name in JSON_COLUMNS and not isinstance(value, str):
                 value = json.dumps(value or {}, sort_keys=True, ensure_ascii=False)
-            if value is None and pa.types.is_string(f.type):
+            if value is None and pa.types.is_string(f.type) and f.name not in NULLABLE_COLUMNS:
                 value = ""
             cols[f.name].append(value)
     return pa.table(cols, schema=schema)

@@ -53,3 +53,36 @@ def iter_shard(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes]]
             group[ext] = fh.read() if fh else b""
     if current is not None:
         yield current, group
+
+
+def index_members(shards: Iterable[str | os.PathLike]) -> dict[str, dict[str, tuple[str, int, int]]]:
+    """key -> {extension: (shard path, byte offset of the data, size)}, read once from the tar headers."""
+    index: dict[str, dict[str, tuple[str, int, int]]] = {}
+    for shard in shards:
+        with tarfile.open(shard, "r") as tar:
+            for member in tar:
+                if member.isfile():
+                    key, _, ext = member.name.partition(".")
+                    index.setdefault(key, {})[ext] = (str(shard), member.offset_data, member.size)
+    return index
+
+
+def read_member(location: tuple[str, int, int]) -> bytes:
+    """The bytes of one shard member located by ``index_members``."""
+    path, offset, size = location
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(size)
+
+
+def write_samples(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, bytes]]]) -> int:
+    """Write (key, {extension: bytes}) samples to a tar shard atomically; returns the sample count."""
+    count = 0
+    with atomic_open(path, "wb") as fh, tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key, members in samples:
+            if "." in key or "/" in key:
+                raise ValueError(f"invalid WebDataset key {key!r}")
+            for ext in sorted(members):
+                _add(tar, f"{key}.{ext}", members[ext])
+            count += 1
+    return count

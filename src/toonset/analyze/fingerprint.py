@@ -1,0 +1,127 @@
+"""Clip fingerprints from the one decode pass: an exact decoded-content hash and per-drawing pHashes.
+
+* ``content_hash`` — BLAKE2b-128 over the analysis luma and chroma of every frame of the clip (and their
+  sizes). Two clips get the same hash exactly when they decode to the same pictures at analysis size: a
+  re-mux, a re-upload of the same file, or the same shot cut from two copies of one file.
+* ``phash`` — the classic 64-bit DCT perceptual hash (32x32 luma, the 8x8 lowest frequencies, one bit
+  per coefficient above their median) of each keyframe (new drawing) of the clip. Keyframes, not frames,
+  make a fingerprint that does not depend on frame rate or holds: the same drawings at 24 fps and at
+  29.97 fps give the same keyframe hashes.
+* ``fg_phash`` — the same hash of the keyframe *minus the clip's median keyframe picture*. The median
+  is the part that stays (background, held cels); what is left is the drawing that moves. Two different
+  pieces of animation over one background with one character design have near-identical ``phash``
+  but different ``fg_phash``; it is 0 when nothing moves (a clip with a single drawing).
+
+Everything here is computed at analysis size (the 32x32 image is made from the ~160 px luma), so the
+hashes do not depend on the source resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from toonset.analyze.base import ClipContext
+from toonset.io.frames import DecodedFrame
+
+PHASH_SIZE = 32  # side of the luma image the DCT runs on
+PHASH_LOW = 8  # side of the block of lowest frequencies kept (64 bits)
+FG_WINDOW = 9  # keyframes whose median is the "still part" a keyframe's fg_phash is taken against
+FLAT_STD = 2.0  # a picture (or residual) flatter than this, in 8-bit levels, has no usable hash: 0
+_BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+def thumb32(gray: np.ndarray) -> np.ndarray:
+    """The 32x32 area-averaged picture pHash works on (uint8)."""
+    return cv2.resize(gray, (PHASH_SIZE, PHASH_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def dct_hash(img: np.ndarray) -> int:
+    """64-bit hash of a 32x32 float image: bit k set when low-frequency DCT coefficient k is above the
+    median of the 64; 0 for a flat image."""
+    img = np.asarray(img, np.float32)
+    if float(img.std()) < FLAT_STD:
+        return 0
+    low = cv2.dct(img)[:PHASH_LOW, :PHASH_LOW].ravel()
+    bits = low > np.median(low)
+    return int(np.bitwise_or.reduce(_BITS[bits])) if bits.any() else 0
+
+
+def phash64(gray: np.ndarray) -> int:
+    """The 64-bit pHash of a grey image of any size; 0 for a flat picture (black, white, one colour)."""
+    return dct_hash(thumb32(gray))
+
+
+def keyframe_hashes(thumbs: Sequence[np.ndarray], window: int = FG_WINDOW) -> list[tuple[int, int]]:
+    """(phash, fg_phash) of each keyframe thumbnail of one clip (see the module docstring).
+
+    The picture subtracted for ``fg_phash`` is the median of the ``window`` keyframes centred on each
+    one (fewer at the clip's ends), so it does not depend on where far-away shot boundaries fall."""
+    if not thumbs:
+        return []
+    stack = np.stack([np.asarray(t, np.float32) for t in thumbs])
+    n, half = len(stack), max(1, window) // 2
+    out = []
+    for i, t in enumerate(stack):
+        lo = max(0, min(i - half, n - 2 * half - 1))
+        median = np.median(stack[lo : lo + 2 * half + 1], axis=0)
+        out.append((dct_hash(t), dct_hash(t - median)))
+    return out
+
+
+def popcount64(x: np.ndarray) -> np.ndarray:
+    """Number of set bits of each uint64 (vectorised, any shape)."""
+    x = np.ascontiguousarray(x, dtype=np.uint64)
+    return _POPCOUNT8[x.view(np.uint8)].reshape(*x.shape, 8).sum(axis=-1, dtype=np.int32)
+
+
+def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances between every hash of ``a`` and every hash of ``b``: shape (len(a), len(b))."""
+    a = np.asarray(a, dtype=np.uint64)
+    b = np.asarray(b, dtype=np.uint64)
+    return popcount64(a[:, None] ^ b[None, :])
+
+
+class KeyframeSource(Protocol):
+    """What tells the fingerprint which frames of the current clip are new drawings (the timing analyzer)."""
+
+    @property
+    def keyframe_indices(self) -> list[int]: ...
+
+
+class ClipFingerprint:
+    """Clip consumer: the clip's exact content hash and the hashes of its keyframes.
+
+    ``end_clip`` returns ``content_hash`` (a clip column) and ``_keyframe_hashes`` (keyframe frame index →
+    (phash, fg_phash), a side output the analyze stage stores with the keyframes). Keyframes come from
+    ``keyframes`` (the timing analyzer of the same pass), so the drawings are decided in one place."""
+
+    name = "fingerprint.phash"
+    version = "1.0"
+    needs_pixels = False
+
+    def __init__(self, keyframes: KeyframeSource) -> None:
+        self.keyframes = keyframes
+
+    def start_clip(self, clip: ClipContext) -> None:
+        self._hash = hashlib.blake2b(digest_size=16)
+        self._thumbs: dict[int, np.ndarray] = {}
+
+    def process(self, frame: DecodedFrame) -> None:
+        luma = np.ascontiguousarray(frame.luma)
+        chroma = np.ascontiguousarray(frame.chroma)
+        self._hash.update(np.asarray(luma.shape + chroma.shape, np.int32).tobytes())
+        self._hash.update(luma.tobytes())
+        self._hash.update(chroma.tobytes())
+        self._thumbs[frame.index] = thumb32(luma)
+
+    def end_clip(self) -> dict[str, Any]:
+        keys = [k for k in self.keyframes.keyframe_indices if k in self._thumbs]
+        hashes = keyframe_hashes([self._thumbs[k] for k in keys])
+        self._thumbs = {}
+        return {"content_hash": self._hash.hexdigest(), "_keyframe_hashes": dict(zip(keys, hashes))}

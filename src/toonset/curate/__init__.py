@@ -1,0 +1,1 @@
+"""Curation over a built dataset: dedup, leak-free splits and SQL filters (scores first, selection later)."""
