@@ -54,7 +54,6 @@ class MediaConfig:
     crf: int = 20
     preset: str = "veryfast"
     max_side: int = 1280  # longer side of the re-encoded clip; 0 keeps the source size
-    min_clip_frames: int = 1
 
 
 @dataclass

