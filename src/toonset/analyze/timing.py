@@ -27,7 +27,7 @@ from toonset.config import TimingConfig
 from toonset.io.frames import DecodedFrame
 
 _K3 = np.ones((3, 3), np.uint8)
-LIMITED_AREA = 0.03  # a shot whose new drawings change less than this share is "limited animation"
+LIMITED_AREA = 0.006  # new drawings that change less of the picture than this: "limited animation"
 SHIFT_MIN = 0.6  # detail pixels: smaller global shifts are noise
 SHIFT_RADIUS = 6  # detail pixels: the largest weave or pan step measured
 WEAVE_WINDOW = 24
@@ -105,18 +105,21 @@ def overlap(a: np.ndarray, dx: int, dy: int) -> tuple[slice, slice]:
 
 
 def timing_label(holds: list[int], areas: list[float]) -> str:
-    """ones / twos / threes / mixed / limited / still from a clip's hold lengths and changed areas."""
+    """ones / twos / threes / mixed / limited / still from a clip's hold lengths and changed areas.
+
+    Long holds (≥ 5 frames) are held drawings, not the animation's timing, so the label comes from the
+    frames of the shorter holds; the last hold is cut by the shot end and ignored."""
     if len(holds) <= 1:
         return "still"
     if areas and float(np.median(areas)) < LIMITED_AREA:
         return "limited"
-    total = float(sum(holds))
-    inner = holds[:-1] if len(holds) > 2 else holds  # the last hold is cut by the shot end
-    share = {k: sum(h for h in inner if h == k) / max(1.0, float(sum(inner))) for k in (1, 2, 3)}
+    moving = [h for h in holds[:-1] if h <= 4] or [h for h in holds if h <= 4]
+    total = float(sum(moving))
+    if not total:
+        return "mixed"
+    share = {k: sum(h for h in moving if h == k) / total for k in (1, 2, 3)}
     best = max(share, key=share.get)
-    if share[best] >= 0.6 and total > 0:
-        return {1: "ones", 2: "twos", 3: "threes"}[best]
-    return "mixed"
+    return {1: "ones", 2: "twos", 3: "threes"}[best] if share[best] >= 0.6 else "mixed"
 
 
 def hold_histogram(holds: list[int]) -> dict[str, float]:
