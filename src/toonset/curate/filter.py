@@ -17,9 +17,6 @@ from the parent's; ``dataset.json`` names the parent and the predicate. The fold
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +28,7 @@ import pyarrow.compute as pc
 
 from toonset.curate.edit import open_for_curation
 from toonset.errors import UsageError
-from toonset.store.atomic import atomic_write_text
+from toonset.store.atomic import atomic_dir, atomic_write_text
 from toonset.store.dataset import Dataset, summarize
 from toonset.store.schema import FILTERED
 from toonset.store.shards import iter_shard, write_samples
@@ -133,16 +130,8 @@ def filter_dataset(path: str | Path, where: str, out: str | Path, overwrite: boo
     if (ds.path / "duplicates.parquet").exists():
         dup = ds.table("duplicates")
         tables["duplicates"] = _keep(_keep(dup, "clip_id", kept_set), "other_clip_id", kept_set)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         written = _write_subset(ds, tmp, tables, where, progress)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {"output": str(out), "parent": str(ds.path), "where": where, "clips": clips.num_rows,
             "clips_dropped": len(dropped), "sources": tables["sources"].num_rows, "shards": written,
             "elapsed_s": round(time.perf_counter() - t0, 3)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -26,7 +25,7 @@ from toonset.ingest.local import SourceRef
 from toonset.model.records import ErrorRecord
 from toonset.pipeline.stage import Stage
 from toonset.pipeline.work import SourceWork
-from toonset.store.atomic import atomic_write_text
+from toonset.store.atomic import atomic_dir, atomic_write_text
 from toonset.store.shards import write_shard
 from toonset.store.tables import write_rows
 
@@ -209,19 +208,12 @@ def write_task_outputs(task: Task, works: list[SourceWork], out: Path, media: bo
     else:
         (out / "shards" / task.shard_name).unlink(missing_ok=True)
     final = tdir / task.task_id
-    tmp = Path(tempfile.mkdtemp(prefix=f".{task.task_id}.parts-", dir=tdir))
-    try:
+    with atomic_dir(final) as tmp:
         write_rows(tmp / "sources.parquet", "sources", [w.source.row() for w in works if w.source])
         write_rows(tmp / "clips.parquet", "clips", [c.row() for c in clips])
         write_rows(tmp / "keyframes.parquet", "keyframes", [k.row() for w in works for k in w.keyframes])
         write_rows(tmp / "errors.parquet", "errors", [e.row() for w in works for e in w.errors])
         write_rows(tmp / "filtered.parquet", "filtered", [f.row() for w in works for f in w.filtered])
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     summary = {
         "task": task.task_id, "attempt": task.attempt, "sources": len(works),
         "ok": sum(1 for w in works if w.source is not None), "clips": len(clips),
