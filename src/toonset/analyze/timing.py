@@ -30,7 +30,7 @@ _K3 = np.ones((3, 3), np.uint8)
 LIMITED_AREA = 0.006  # new drawings that change less of the picture than this: "limited animation"
 SHIFT_MIN = 0.6  # detail pixels: smaller global shifts are noise
 SHIFT_RADIUS = 6  # detail pixels: the largest weave or pan step measured
-WEAVE_WINDOW = 24
+WEAVE_WINDOW = 24  # frames of recent noise estimates
 
 
 def tolerant_exceed(prev: np.ndarray, pmax: np.ndarray, pmin: np.ndarray, cur: np.ndarray,
@@ -133,35 +133,33 @@ def hold_histogram(holds: list[int]) -> dict[str, float]:
 
 
 class TimingAnalyzer:
-    """Clip consumer: keyframes (new drawings), holds, timing label, changed area and motion."""
+    """Clip consumer: keyframes (new drawings), holds, timing label, changed area and motion.
+
+    Frames are measured as they stream by; the decisions are taken at ``end_clip`` with the whole clip in
+    view, so telling gate weave (shifts that jump back and forth) from a pan (shifts that keep their
+    direction) can use frames on both sides."""
 
     name = "timing.tolerant"
-    version = "2.0"
+    version = "2.1"
     needs_pixels = False
 
     def __init__(self, cfg: TimingConfig | None = None) -> None:
         self.cfg = cfg or TimingConfig()
-        self._shifts: deque[tuple[int, int]] = deque(maxlen=WEAVE_WINDOW)
         self._noise: deque[float] = deque(maxlen=WEAVE_WINDOW)
+        self._keys: list[int] = []
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
         self._prev: _Pic | None = None
-        self._keys: list[int] = []
-        self._times: list[float] = []
-        self._areas: list[float] = []  # changed share of each keyframe (0 for the first)
+        self._first: tuple[int, float] | None = None
+        # per later frame: (index, time, content changed?, changed share, moved?, shift x, shift y)
+        self._obs: list[tuple[int, float, bool, float, bool, int, int]] = []
         self._motion: list[float] = []
+        self._keys = []
         self._last = clip.start_frame - 1
 
-    def _weave(self) -> bool:
-        """Recent global shifts jump back and forth (a film scan's gate weave), rather than drift (a pan)."""
-        moves = [s for s in self._shifts if s != (0, 0)]
-        if len(moves) < 4:
-            return False
-        flips = sum(1 for a, b in itertools.pairwise(moves) if a[0] * b[0] < 0 or a[1] * b[1] < 0)
-        return flips >= 0.3 * (len(moves) - 1)
-
-    def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float]:
+    def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float, bool, int, int]:
+        """(content changed?, changed share, change magnitude, moved?, shift x, shift y) of a frame pair."""
         p, pmax, pmin = prev.blur, prev.hi, prev.lo
         c, cmax, cmin = cur.blur, cur.hi, cur.lo
         # σ from the analysis luma: a quarter of the pixels, and its 2x2 averaging matches the 3x3 blur well
@@ -174,13 +172,11 @@ class TimingAnalyzer:
         n, mag = tolerant_exceed(p, pmax, pmin, c, cmax, cmin, thr)
         area = n / c.size
         if area <= self.cfg.min_changed_area and mad < 1.5 * noise + 1.0:
-            self._shifts.append((0, 0))
-            return False, area, mag
+            return False, area, mag, False, 0, 0
         dx = profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS)
         dy = profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS)
         sx, sy = round(dx), round(dy)
         moved = abs(dx) >= SHIFT_MIN or abs(dy) >= SHIFT_MIN
-        self._shifts.append((sx, sy) if moved else (0, 0))
         if (sx or sy) and area > self.cfg.min_changed_area:
             # redo the comparison with the shift undone, on the part of the picture both frames show
             cy, cx = overlap(c, sx, sy)
@@ -188,54 +184,69 @@ class TimingAnalyzer:
             n, mag = tolerant_exceed(p[py, px], pmax[py, px], pmin[py, px], c[cy, cx], cmax[cy, cx],
                                      cmin[cy, cx], thr)
             area = n / c.size
-        if area > self.cfg.min_changed_area:
-            return True, area, mag
-        return bool(moved and self._camera_move()), area, mag
-
-    def _camera_move(self) -> bool:
-        """The last global shift belongs to a camera move: no weave, or a drift larger than the weave."""
-        if not self._weave():
-            return True
-        recent = list(self._shifts)[-5:]
-        mx = float(np.median([s[0] for s in recent]))
-        my = float(np.median([s[1] for s in recent]))
-        return max(abs(mx), abs(my)) >= 1.5
+        return area > self.cfg.min_changed_area, area, mag, moved, (sx if moved else 0), (sy if moved else 0)
 
     def process(self, frame: DecodedFrame) -> None:
+        self._last = frame.index
         if frame.still and self._prev is not None:
             # the same picture again (a held drawing on a clean source): nothing new, nothing to recompute
             self._motion.append(0.0)
-            self._shifts.append((0, 0))
-            self._last = frame.index
+            self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0))
             return
         cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma)
         if self._prev is None:
-            new, area = True, 0.0
+            self._first = (frame.index, frame.time)
         else:
-            new, area, mag = self._judge(self._prev, cur)
+            changed, area, mag, moved, sx, sy = self._judge(self._prev, cur)
             self._motion.append(mag)
-        if new:
-            self._keys.append(frame.index)
-            self._times.append(frame.time)
-            self._areas.append(area)
+            self._obs.append((frame.index, frame.time, changed, area, moved, sx, sy))
         self._prev = cur
-        self._last = frame.index
+
+    @staticmethod
+    def camera_moves(shifts: list[tuple[int, int]], window: int = 3) -> list[bool]:
+        """For each frame's global shift: does it belong to a camera move rather than to gate weave?
+
+        Without weave (shifts rarely reverse) every shift is a move. With weave, a shift counts only when
+        the shifts around it (±``window`` frames) drift the same way by at least a pixel per frame on
+        average — a pan faster than the jitter."""
+        moves = [s for s in shifts if s != (0, 0)]
+        flips = sum(1 for a, b in itertools.pairwise(moves) if a[0] * b[0] < 0 or a[1] * b[1] < 0)
+        if len(moves) < 4 or flips < 0.3 * (len(moves) - 1):
+            return [s != (0, 0) for s in shifts]
+        out = []
+        for i, (sx, sy) in enumerate(shifts):
+            near = shifts[max(0, i - window) : i + window + 1]
+            ok = False
+            for axis, own in ((0, sx), (1, sy)):
+                vals = sorted(v[axis] for v in near)
+                mean = sum(vals) / len(vals)
+                median = vals[len(vals) // 2]
+                ok = ok or (own * mean > 0 and abs(mean) >= 1.0 and abs(median) >= 1)
+            out.append(ok)
+        return out
 
     @property
     def keyframe_indices(self) -> list[int]:
-        """Frame indices of the new drawings of the current clip so far."""
+        """Frame indices of the new drawings of the current clip (complete after ``end_clip``)."""
         return self._keys
 
     def end_clip(self) -> dict[str, Any]:
         end = self._last + 1
+        camera = self.camera_moves([(o[5], o[6]) for o in self._obs])
+        keyframes: list[tuple[int, float, float]] = [(*self._first, 0.0)] if self._first else []
+        for o, cam in zip(self._obs, camera):
+            if o[2] or (o[4] and cam):
+                keyframes.append((o[0], o[1], o[3]))
+        self._keys = [k[0] for k in keyframes]
         holds = [b - a for a, b in zip(self._keys, [*self._keys[1:], end])]
+        areas = [k[2] for k in keyframes]
         fields: dict[str, Any] = {
-            "num_keyframes": len(self._keys),
-            "dynamic_score": len(self._keys) / max(1, end - self._clip.start_frame),
-            "timing": timing_label(holds, self._areas[1:]),
-            "changed_area": float(np.mean(self._areas[1:])) if len(self._areas) > 1 else 0.0,
+            "num_keyframes": len(keyframes),
+            "dynamic_score": len(keyframes) / max(1, end - self._clip.start_frame),
+            "timing": timing_label(holds, areas[1:]),
+            "changed_area": float(np.mean(areas[1:])) if len(areas) > 1 else 0.0,
             "motion": float(np.mean(self._motion)) if self._motion else 0.0,
-            "_keyframes": list(zip(self._keys, holds, self._times, self._areas)),
+            "_keyframes": [(k[0], h, k[1], k[2]) for k, h in zip(keyframes, holds)],
         }
         fields.update(hold_histogram(holds))
         return fields
