@@ -36,6 +36,14 @@ _BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], np.uint8)
 
 
+def _median(values: np.ndarray) -> np.ndarray:
+    """np.median along axis 0, via partitioning (several times faster on the small arrays used here)."""
+    n = values.shape[0]
+    k = n // 2
+    part = np.partition(values, (k - 1, k) if n % 2 == 0 else k, axis=0)
+    return part[k] if n % 2 else (part[k - 1] + part[k]) / 2
+
+
 def thumb32(gray: np.ndarray) -> np.ndarray:
     """The 32x32 area-averaged picture pHash works on (uint8)."""
     return cv2.resize(gray, (PHASH_SIZE, PHASH_SIZE), interpolation=cv2.INTER_AREA)
@@ -48,7 +56,7 @@ def dct_hash(img: np.ndarray) -> int:
     if float(img.std()) < FLAT_STD:
         return 0
     low = cv2.dct(img)[:PHASH_LOW, :PHASH_LOW].ravel()
-    bits = low > np.median(low)
+    bits = low > _median(low)
     return int(np.bitwise_or.reduce(_BITS[bits])) if bits.any() else 0
 
 
@@ -69,7 +77,7 @@ def keyframe_hashes(thumbs: Sequence[np.ndarray], window: int = FG_WINDOW) -> li
     out = []
     for i, t in enumerate(stack):
         lo = max(0, min(i - half, n - 2 * half - 1))
-        median = np.median(stack[lo : lo + 2 * half + 1], axis=0)
+        median = _median(stack[lo : lo + 2 * half + 1])
         out.append((dct_hash(t), dct_hash(t - median)))
     return out
 

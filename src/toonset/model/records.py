@@ -6,7 +6,7 @@ These dataclasses hold values only; the Arrow schemas that store them live in ``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -54,7 +54,7 @@ class Source:
     split: str | None = None  # train / val / test once ``toonset split`` has run
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: records hold scalars and plain dicts
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Clip:
     annotations: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: records hold scalars and plain dicts
 
 
 @dataclass
@@ -100,7 +100,7 @@ class Keyframe:
     fg_phash: int = 0  # pHash of the drawing minus the clip's median picture; 0 when nothing moves
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: records hold scalars and plain dicts
 
 
 @dataclass
@@ -113,7 +113,7 @@ class ErrorRecord:
     attempt: int = 1
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: records hold scalars and plain dicts
 
 
 @dataclass
@@ -127,4 +127,4 @@ class FilteredRecord:
     reason: str
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: records hold scalars and plain dicts
