@@ -10,6 +10,7 @@ from typing import Any
 
 from toonset import __version__
 from toonset.errors import ToonsetError, UsageError
+from toonset.pipeline.stage import MissingExtraError
 
 EPILOG = "Run 'toonset <command> --help' for the options of one command."
 
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, MissingExtraError) as exc:
         print(f"toonset: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
