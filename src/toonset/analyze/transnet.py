@@ -142,8 +142,9 @@ class TransNetSegmenter:
         if start >= self.scorer.pushed:
             return
         if b - a + 1 <= 2:
-            if start - 1 >= 0 and any(self._same_scene(a - 1, start + k) for k in range(0, 3)):
-                return  # the scene before returns right after: flash/impact frames
+            outlier = not self._same_scene(a - 1, a)  # the run itself looks unlike what came before …
+            if outlier and any(self._same_scene(a - 1, start + k) for k in range(0, 3)):
+                return  # … and the scene before returns right after: flash/impact frames
             self._cand.append(Boundary("cut", start, start, 1.0))
         else:
             stds = [float(self.classical._win[i].std) for i in range(a, b + 1) if i in self.classical._win]
