@@ -284,7 +284,10 @@ def _short(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     detail = [ln for ln in lines if "exit detail" in ln.lower() or "signal" in ln.lower()]
     cause = getattr(exc, "cause", None)
-    head = f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else (lines[0] if lines else "")
+    if isinstance(cause, BaseException):
+        head = f"{type(cause).__name__}: {cause}"
+    else:
+        head = f"{type(exc).__name__}: {lines[0] if lines else ''}"
     return " | ".join(dict.fromkeys([head, *detail[:2]]))[:600]
 
 
