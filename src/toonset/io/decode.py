@@ -48,10 +48,10 @@ class VideoReader:
         self.keep_pixels = keep_pixels
         self.compat = compat
         self.size_bytes = check_readable(self.path)
-        self.sha256 = sha256_file(self.path)
         self.container = open_container(self.path)
         try:
             self.info: ProbeInfo = describe(self.container, cfg.max_width, cfg.max_height)
+            self.sha256 = sha256_file(self.path)  # after the cheap checks: a 50 GB non-video fails fast
         except Exception:
             self.container.close()
             raise
