@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from array import array
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -65,7 +66,7 @@ class VideoReader:
         self.frame_count = 0
         self.first_time: float | None = None
         self.end_time = 0.0  # PTS time just after the last frame
-        self.deltas: list[float] = []
+        self.deltas = array("d")  # PTS steps, for the VFR test: 8 bytes a frame, not a list of floats
 
     def __enter__(self) -> VideoReader:
         return self
