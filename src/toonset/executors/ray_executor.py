@@ -15,7 +15,7 @@
   actor-task form of ``ray.cancel(force=True)``) and restarted by Ray; the source ends as a timeout row.
 
 With ``address=None`` a private single-node instance is started on 127.0.0.1 and shut down at the end;
-``address="auto"`` (or ``host:port``, ``ray://...``) joins an existing cluster.
+``address="auto"`` (or ``host:port``) joins an existing cluster.
 """
 
 from __future__ import annotations
