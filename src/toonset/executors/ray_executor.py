@@ -156,8 +156,10 @@ class RayExecutor:
         needs = self.needs()
         cpus = self.workers * needs.cpus if self.workers else None
         with _loopback_only():
+            # workers at normal priority, like the local executor's (Ray renices its workers to 15 so a busy
+            # node's raylet stays responsive; on a machine shared with other work that halves their speed)
             ray.init(address="local", num_cpus=cpus, include_dashboard=False,
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **quiet)
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, _system_config={"worker_niceness": 0}, **quiet)
         return True
 
     # ---------------------------------------------------------------------- run
