@@ -5,8 +5,9 @@
 Each round runs ``toonset build`` with the local executor and with ``--executor ray`` (a private Ray
 instance started on 127.0.0.1 and shut down by the build), in alternating order so slow drift on a shared
 machine hits both alike. Reports frames/s end to end (process start to exit, Ray start-up included) and of
-the executor alone (``elapsed_s`` of the summary), the Ray/local ratio of each, checks that both datasets
-are identical, and the CPU time of the local build per million frames (all its processes, user + system).
+the executor alone (``elapsed_s`` of the summary), the Ray/local ratio of each, Ray's fixed start-up cost
+(a one-video build with each executor) and the ratio once it is paid, checks that both datasets are
+identical, and the CPU time of the local build per million frames (all its processes, user + system).
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ def main() -> int:
                   f"({r['fps_end_to_end']:.0f} fps), executor {r['elapsed_s']:.1f} s ({r['fps_executor']:.0f} fps)",
                   flush=True)
     identical = same_dataset(cache / "out-scale-local", cache / "out-scale-ray")
+    # fixed cost of each executor (start-up, shut-down): a build of one short video
+    one = cache / "scale-one"
+    if not one.exists():
+        one.mkdir()
+        os.symlink(sorted(inputs.glob("*.mp4"))[0], one / "one.mp4")
+    fixed = {ex: min(build(one, cache / f"out-scale-one-{ex}", ex, args.workers, args.media)["elapsed_s"]
+                     for _ in range(2)) for ex in ("local", "ray")}
+    overhead = fixed["ray"] - fixed["local"]
 
     def best(executor: str, key: str) -> float:
         return max(r[key] for r in runs if r["executor"] == executor)
@@ -102,9 +111,14 @@ def main() -> int:
         "ratio_end_to_end": best("ray", "fps_end_to_end") / best("local", "fps_end_to_end"),
         "ratio_executor": best("ray", "fps_executor") / best("local", "fps_executor"),
         "local_cpu_s_per_million_frames": local_cpu / frames * 1e6,
+        "ray_fixed_overhead_s": overhead,
+        "ratio_after_startup": min(r["elapsed_s"] for r in runs if r["executor"] == "local")
+        / (min(r["elapsed_s"] for r in runs if r["executor"] == "ray") - overhead),
     }
     print(f"Ray/local throughput: {result['ratio_end_to_end']:.2f}x end to end, "
           f"{result['ratio_executor']:.2f}x executor only (best of {args.rounds}); identical tables: {identical}")
+    print(f"Ray fixed start-up/shut-down cost: {overhead:.1f} s; Ray/local after it: "
+          f"{result['ratio_after_startup']:.2f}x")
     print(f"local CPU: {result['local_cpu_s_per_million_frames']:.0f} s per million frames "
           f"({args.size}, {'with' if args.media else 'no'} media)")
     if args.json:
