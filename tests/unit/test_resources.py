@@ -41,3 +41,16 @@ def test_pool_size_fits_the_scarcest_resource():
     assert pool_size(needs, cluster, tasks=100) == 4  # 2 GPUs / 0.5
     assert pool_size(needs, cluster, tasks=3) == 3
     assert pool_size(needs, {"CPU": 1.0}, tasks=10) == 1  # never zero: Ray queues it until a node fits
+
+
+def test_the_ray_executor_without_ray_names_the_extra(monkeypatch):
+    import sys
+
+    import pytest
+
+    from toonset.errors import UsageError
+    from toonset.executors.ray_executor import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(UsageError, match=r"toonset\[ray\]"):
+        import_ray()
