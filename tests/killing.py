@@ -91,24 +91,27 @@ class KillLog:
         return sum(1 for _, a, b in self.cycles if b > a)
 
 
-def kill_cycles(inputs: Path, out: Path, *extra: str, kills: int, reference: Timing, tasks: int, workers: int,
-                seed: int = 1234, env: dict[str, str] | None = None) -> KillLog:
+def kill_cycles(inputs: Path, out: Path, *extra: str, kills: int, reference: Timing, noop_s: float, tasks: int,
+                workers: int, seed: int = 1234, env: dict[str, str] | None = None) -> KillLog:
     """Start and ``kill -9`` the build ``kills`` times at random moments (runs that finish first don't count).
 
     Each moment is drawn relative to the measured uninterrupted run: with probability 1/2 anywhere in
     start-up and the first task (``first_done_s``), otherwise after 1 or 2 more tasks completed plus a random
-    share of one task's time. Progress is spread over all cycles, and kills land in start-up, inside tasks,
-    while outputs are written, in finalize and in runs that have nothing left to do.
+    share of one task's time. Once every task is done, anywhere within ``noop_s`` (a run with nothing left to
+    do but finalize). Progress is spread over the cycles, and kills land in start-up, inside tasks, while
+    outputs are written, in finalize and in runs that have nothing left to do.
     """
     rng = random.Random(seed)
     log = KillLog()
     per_task = max(0.05, (reference.total_s - reference.first_done_s) * workers / max(1, tasks - workers))
-    for _ in range(kills * 3):
+    for _ in range(kills * 5):
         if log.kills >= kills:
             break
         before = done_markers(out)
         wait_for = min(rng.choice([0, 0, 1, 2]), tasks - before)
         delay = rng.uniform(0.05, reference.first_done_s) if wait_for == 0 else rng.uniform(0.0, per_task)
+        if before >= tasks:
+            delay = rng.uniform(0.05, 0.95) * noop_s
         t0 = time.monotonic()
         p = start_build(inputs, out, *extra, env=env)
         while wait_for and p.poll() is None and done_markers(out) < before + wait_for:

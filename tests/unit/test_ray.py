@@ -113,8 +113,10 @@ def test_ray_driver_killed_twenty_times_resumes_to_the_same_dataset(inputs, tmp_
     args = ("--executor", "ray", "--address", cluster, "--workers", "2", "--config", str(inputs / "toonset.toml"))
     timing = run_build(inputs, tmp_path / "ref", *args, env=CLIENT_ENV)
     reference = snapshot(tmp_path / "ref")
+    noop = run_build(inputs, tmp_path / "ref", *args, env=CLIENT_ENV).total_s
     out = tmp_path / "ds"
-    log = kill_cycles(inputs, out, *args, kills=KILLS, reference=timing, tasks=8, workers=2, env=CLIENT_ENV)
+    log = kill_cycles(inputs, out, *args, kills=KILLS, reference=timing, noop_s=noop, tasks=8, workers=2,
+                      env=CLIENT_ENV)
     assert log.kills == KILLS, log.cycles
     assert log.progressed >= 2, log.cycles
     run_build(inputs, out, *args, env=CLIENT_ENV)
