@@ -216,7 +216,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--method", choices=["classical", "transnetv2", "ensemble"], help="shot detector")
     b.add_argument("--executor", default="local", choices=["local", "inline", "ray"],
                    help="where tasks run: local processes (default), inline (debug), ray (cluster)")
-    b.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
+    b.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster to join ('auto' or host:port); "
+                   "default: a private single-node instance on 127.0.0.1 (see docs/scale.md)")
     b.add_argument("--overwrite", action="store_true", help="discard an existing (partial) build in DATASET")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

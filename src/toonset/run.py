@@ -81,7 +81,8 @@ def _build_locked(refs, out: Path, cfg: BuildConfig, workers, executor, media, o
         from toonset.executors.ray_executor import RayExecutor
 
         runner = RayExecutor(spec, address=ray_address, retries=cfg.executor.retries,
-                             source_timeout_s=cfg.executor.source_timeout_s)
+                             source_timeout_s=cfg.executor.source_timeout_s,
+                             workers=(workers if workers and workers > 0 else cfg.executor.workers) or None)
     else:
         raise UsageError(f"unknown executor {executor!r} (inline, local, ray)")
     runner.run(todo, out, on_event)

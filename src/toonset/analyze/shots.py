@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from toonset.analyze import features as F
+from toonset.analyze.series import FrameSeries, RecentValues
 from toonset.config import ShotsConfig
 from toonset.io.frames import DecodedFrame
 
@@ -82,10 +83,11 @@ class ShotDetector:
         self._win: dict[int, _Frame] = {}
         self._order: deque[int] = deque()
         self.n = 0  # frames pushed
-        self.mad: list[float] = []  # per-frame mean |Δluma| to the previous frame (0 for frame 0)
-        self.dhist: list[float] = []
-        self.noise: list[float] = []  # per-frame robust noise σ of the luma difference
-        self.strength: dict[int, float] = {}  # cut strength at evaluated candidates (diagnostics)
+        # per-frame series, read only near the frames being judged: bounded windows keep memory flat
+        self.mad = FrameSeries(self.keep + 64)  # mean |Δluma| to the previous frame (0 for frame 0)
+        self.dhist = FrameSeries(self.keep + 64)
+        self.noise = FrameSeries(self.keep + 64)  # robust noise σ of the luma difference
+        self.strength = RecentValues(self.keep)  # cut strength at evaluated candidates (diagnostics)
         self._strength_cache: dict[tuple[int, int], float] = {}
         self._median_cache: dict[tuple[int, int, float], float] = {}
         self._cut_pos = 1  # next frame to judge as a hard cut

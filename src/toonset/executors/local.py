@@ -17,8 +17,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from toonset.errors import TimeoutError_, WorkerCrashError
-from toonset.executors.tasks import Task, error_from_exception, run_task
+from toonset.executors.retry import RetryLedger
+from toonset.executors.tasks import Task, run_task
 from toonset.pipeline.build import PipelineSpec
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -118,7 +118,7 @@ class LocalExecutor:
             return []
         todo: deque[Task] = deque(tasks)
         pending = {t.task_id for t in tasks}
-        self._crashes: dict[str, int] = {}
+        self._ledger = RetryLedger(self.retries, self.timeout)
         workers = [self._start(out) for _ in range(min(self.workers, len(tasks)))]
         results: list[dict[str, Any]] = []
         try:
@@ -144,7 +144,11 @@ class LocalExecutor:
                     w.proc.join(2)
                     workers.remove(w)
                     if w.task is not None and w.task.task_id in pending:
-                        todo.appendleft(self._failed(w, timed_out))
+                        again = self._failed(w, timed_out)
+                        if again is None:
+                            pending.discard(w.task.task_id)
+                        else:
+                            todo.appendleft(again)
                     if pending:
                         workers.append(self._start(out))
         finally:
@@ -176,33 +180,21 @@ class LocalExecutor:
         elif kind == "task_failed":
             task, w.task, w.path = w.task, None, ""
             if task is not None:
-                todo.append(self._retry(task, "", RuntimeError(f"task failed: {data['error']}")))
+                again = self._ledger.task_failed(task, data["error"])
+                if again is None:
+                    pending.discard(task.task_id)
+                else:
+                    todo.append(again)
         if on_event and kind in ("source_done", "task_done"):
             on_event(kind, data)
 
-    def _failed(self, w: _Worker, timed_out: bool) -> Task:
+    def _failed(self, w: _Worker, timed_out: bool) -> Task | None:
         assert w.task is not None
         if timed_out:
-            exc: Exception = TimeoutError_(f"no result after {self.timeout:g} s; the worker was stopped")
-            self._crashes[w.path] = self.retries  # a hang is not retried
-        else:
-            code = w.proc.exitcode
-            why = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
-            exc = WorkerCrashError(f"worker process died ({why}) while processing this source")
-        return self._retry(w.task, w.path, exc)
-
-    def _retry(self, task: Task, path: str, exc: Exception) -> Task:
-        task.attempt += 1
-        if path:
-            self._crashes[path] = self._crashes.get(path, 0) + 1
-            if self._crashes[path] > self.retries:
-                ref = next(r for r in task.refs if r.path == path)
-                stage = "timeout" if isinstance(exc, TimeoutError_) else "worker"
-                task.preset_errors[path] = error_from_exception(ref, stage, exc, task.attempt)
-        elif task.attempt > self.retries + 1:
-            for ref in task.refs:
-                task.preset_errors.setdefault(ref.path, error_from_exception(ref, "task", exc, task.attempt))
-        return task
+            return self._ledger.timed_out(w.task, w.path)
+        code = w.proc.exitcode
+        why = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+        return self._ledger.worker_died(w.task, w.path, why)
 
 
 def default_workers() -> int:

@@ -90,7 +90,8 @@ def make_plan(out: Path, refs: Sequence[SourceRef], config: dict[str, Any], per_
             f.unlink()
         (out / "dataset.json").unlink(missing_ok=True)
     tdir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(plan_path, json.dumps(wanted, indent=1, ensure_ascii=False))
+    # ASCII escapes keep file names that are not valid UTF-8 (lone surrogates) exactly, through a reload
+    atomic_write_text(plan_path, json.dumps(wanted, indent=1))
     all_refs = [ref_from_json(d) for d in wanted["sources"]]
     n = wanted["sources_per_task"]
     return [Task(i, all_refs[s : s + n]) for i, s in enumerate(range(0, len(all_refs), n))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from array import array
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -56,10 +57,10 @@ class VideoReader:
         self.keep_pixels = keep_pixels
         self.compat = compat
         self.size_bytes = check_readable(self.path)
-        self.sha256 = sha256_file(self.path)
         self.container = open_container(self.path)
         try:
             self.info: ProbeInfo = describe(self.container, cfg.max_width, cfg.max_height)
+            self.sha256 = sha256_file(self.path)  # after the cheap checks: a 50 GB non-video fails fast
         except Exception:
             self.container.close()
             raise
@@ -73,7 +74,7 @@ class VideoReader:
         self.frame_count = 0
         self.first_time: float | None = None
         self.end_time = 0.0  # PTS time just after the last frame
-        self.deltas: list[float] = []
+        self.deltas = array("d")  # PTS steps, for the VFR test: 8 bytes a frame, not a list of floats
 
     def __enter__(self) -> VideoReader:
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -66,13 +67,23 @@ def check_readable(path: str) -> int:
         if exc.errno == errno.ELOOP:
             raise UnreadableError(f"symlink loop: {path}") from exc
         raise UnreadableError(f"cannot stat {path}: {exc.strerror}") from exc
-    if os.path.isdir(path):
+    if stat.S_ISDIR(st.st_mode):
         raise UnreadableError(f"is a directory, not a video file: {path}")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the worker forever; a device never ends
+        raise UnreadableError(f"not a regular file ({_file_kind(st.st_mode)}): {path}")
     if st.st_size == 0:
         raise EmptyFileError(f"zero-byte file: {path}")
     if not os.access(path, os.R_OK):
         raise UnreadableError(f"permission denied: {path}")
     return st.st_size
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
 
 
 def open_container(path: str) -> av.container.InputContainer:

@@ -35,7 +35,7 @@ def make_segmenter(cfg: BuildConfig, fps: float):
 def source_id_for(sha256: str, path: str) -> str:
     """Stable id of a source: its content and where it was found (identical files at two paths stay two
     sources; exact duplicates are found by ``sha256`` and marked by dedup, never merged silently)."""
-    return hashlib.sha256(f"{sha256}:{path}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{sha256}:{path}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 class AnalyzeStage(Stage[SourceWork]):

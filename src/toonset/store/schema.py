@@ -61,6 +61,19 @@ JSON_COLUMNS = frozenset({"provenance", "annotations"})
 NULLABLE_COLUMNS = frozenset({"duplicate_of", "split"})  # null means "not set", kept apart from ""
 
 
+def storable_text(text: str) -> str:
+    """Valid UTF-8 for Parquet. A file name may hold bytes that are not UTF-8 (Python keeps them as lone
+    surrogates); they are stored as backslash escapes (``bad\\xff.mp4``) instead of failing the write."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def to_table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     """Rows (dicts from the record dataclasses) to a table with the declared schema."""
     schema = TABLES[name]
@@ -72,5 +85,7 @@ def to_table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
                 value = json.dumps(value or {}, sort_keys=True, ensure_ascii=False)
             if value is None and pa.types.is_string(f.type) and f.name not in NULLABLE_COLUMNS:
                 value = ""
+            elif isinstance(value, str):
+                value = storable_text(value)
             cols[f.name].append(value)
     return pa.table(cols, schema=schema)

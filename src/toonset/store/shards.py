@@ -13,13 +13,19 @@ from typing import Any
 from toonset.store.atomic import atomic_open
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _add(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
+    """Add bytes, or a file streamed from disk (a long clip's media is never read into memory whole)."""
     info = tarfile.TarInfo(name)
-    info.size = len(data)
     info.mtime = 0  # byte-identical shards for identical content
     info.mode = 0o644
     info.uname = info.gname = "toonset"
-    tar.addfile(info, io.BytesIO(data))
+    if isinstance(data, Path):
+        info.size = data.stat().st_size
+        with open(data, "rb") as fh:
+            tar.addfile(info, fh)
+    else:
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
 
 
 def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
@@ -30,7 +36,7 @@ def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, 
             if "." in key or "/" in key:
                 raise ValueError(f"invalid WebDataset key {key!r}")
             if media_path:
-                _add(tar, f"{key}.mp4", Path(media_path).read_bytes())
+                _add(tar, f"{key}.mp4", Path(media_path))
             _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False).encode("utf-8"))
             count += 1
     return count

@@ -1,0 +1,42 @@
+"""Per-frame state of the online analyzers stays bounded however long the video is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toonset.analyze.series import FrameSeries, RecentValues
+from toonset.analyze.shots import ShotDetector
+from toonset.io.frames import DecodedFrame
+
+
+def test_frame_series_reads_like_a_list_within_its_window():
+    s = FrameSeries(keep=5)
+    for i in range(12):
+        s.append(float(i))
+    assert len(s) == 12 and s[11] == 11.0 and s[-1] == 11.0 and s[7] == 7.0
+    assert s[8:11] == [8.0, 9.0, 10.0] and s[10:20] == [10.0, 11.0]
+    with pytest.raises(IndexError):
+        s[6]  # left the window: loud, never a silent stale value
+    r = RecentValues(span=3)
+    for i in range(20):
+        r[i] = float(i)
+    assert len(r) <= 6 and r.get(19) == 19.0 and r.get(2, 0.0) == 0.0
+
+
+def test_shot_detector_memory_does_not_grow_with_length():
+    rng = np.random.default_rng(0)
+    det = ShotDetector()
+    scenes = [rng.integers(0, 255, (24, 40), np.uint8) for _ in range(4)]
+    chroma = np.full((2, 6, 10), 128, np.uint8)
+    sizes = []
+    for i in range(3000):
+        luma = scenes[(i // 50) % 4].copy()
+        luma[i % 20, :] = 255  # a moving line: every frame differs a little
+        det.push(DecodedFrame(i, i / 24, luma, chroma))
+        if i in (999, 2999):
+            sizes.append((len(det._win), len(det._order), det.mad._buf.size, len(det.strength)))
+    det.flush()
+    assert sizes[0] == sizes[1] or all(b <= a for a, b in zip(sizes[0], sizes[1]))
+    assert len(det._win) <= det.keep + 1 and len(det.strength) <= 2 * det.keep
+    assert 40 <= len([b for b in det.boundaries if b.kind == "cut"]) <= 60  # a cut every 50 frames
