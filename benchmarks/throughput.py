@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import REALDATA, synthetic_clips  # noqa: E402
+from common import REALDATA, synthetic_clips
 
 REAL_FILES = [
     "sakugabooru-animator-clips/norio_matsumoto_128510.mp4",
