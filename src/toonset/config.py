@@ -27,6 +27,7 @@ class DecodeConfig:
     max_width: int = 8192  # larger declared frames are refused before decoding
     max_height: int = 8192
     frames_fps: float = 24.0  # frame rate assumed for folders of numbered images
+    fast_decode: str = "auto"  # auto (when no clip media is written) | always | never: skip deblocking
 
 
 @dataclass

@@ -16,8 +16,10 @@ def test_frame_series_reads_like_a_list_within_its_window():
         s.append(float(i))
     assert len(s) == 12 and s[11] == 11.0 and s[-1] == 11.0 and s[7] == 7.0
     assert s[8:11] == [8.0, 9.0, 10.0] and s[10:20] == [10.0, 11.0]
+    assert s[7:12] == [7.0, 8.0, 9.0, 10.0, 11.0]  # at least the last `keep` values stay readable
+    assert len(s._vals) < 2 * s.keep  # and at most twice that is kept
     with pytest.raises(IndexError):
-        s[6]  # left the window: loud, never a silent stale value
+        s[1]  # left the window: loud, never a silent stale value
     r = RecentValues(span=3)
     for i in range(20):
         r[i] = float(i)
@@ -35,8 +37,10 @@ def test_shot_detector_memory_does_not_grow_with_length():
         luma[i % 20, :] = 255  # a moving line: every frame differs a little
         det.push(DecodedFrame(i, i / 24, luma, chroma))
         if i in (999, 2999):
-            sizes.append((len(det._win), len(det._order), det.mad._buf.size, len(det.strength)))
+            sizes.append((len(det._win), len(det._order), len(det.mad._vals), len(det.strength)))
     det.flush()
-    assert sizes[0] == sizes[1] or all(b <= a for a, b in zip(sizes[0], sizes[1]))
+    for win, order, series, strength in sizes:  # the same bounds after 1000 and after 3000 frames
+        assert win <= det.keep + 1 and order <= det.keep + 1
+        assert series < 2 * det.mad.keep and strength <= 2 * det.keep
     assert len(det._win) <= det.keep + 1 and len(det.strength) <= 2 * det.keep
     assert 40 <= len([b for b in det.boundaries if b.kind == "cut"]) <= 60  # a cut every 50 frames

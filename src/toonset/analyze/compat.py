@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from toonset.analyze.base import ClipContext
-from toonset.analyze.features import ssim64
+from toonset.analyze.features import SsimStats, ssim_stats
 from toonset.io.frames import DecodedFrame
 
 
@@ -24,18 +22,17 @@ class SakugaCompat:
         self.threshold = threshold
 
     def start_clip(self, clip: ClipContext) -> None:
-        self._prev: np.ndarray | None = None
+        self._prev: SsimStats | None = None
         self._count = 0
 
     def process(self, frame: DecodedFrame) -> None:
         thumb = frame.compat
-        if thumb is None:
+        if thumb is None:  # a still frame (the reader made no thumbnail): SSIM ~1, never a new keyframe
             return
-        if frame.still and self._prev is not None:
-            return  # the same picture: SSIM would be ~1, never a new keyframe
-        if self._prev is None or ssim64(self._prev, thumb) < self.threshold:
+        cur = SsimStats(thumb)
+        if self._prev is None or ssim_stats(self._prev, cur) < self.threshold:
             self._count += 1
-        self._prev = thumb
+        self._prev = cur
 
     def end_clip(self) -> dict[str, Any]:
         return {"sakuga_keyframes": self._count}

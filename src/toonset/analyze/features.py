@@ -41,18 +41,7 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(cv2.absdiff(a, b).mean())
 
 
-_LEVELS = np.arange(256, dtype=np.float64)
-
-
-def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """(robust σ = 1.4826 · median |Δ|, mean |Δ|) of a frame pair, from one 256-bin histogram.
-
-    The median is taken over all pixels, so it measures grain and compression noise even when part of the
-    picture moves."""
-    diff = cv2.absdiff(prev, cur)
-    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
-    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
-    return 1.4826 * median, float(np.dot(hist, _LEVELS) / max(1, diff.size))
+from toonset.io.frames import noise_and_mad  # noqa: E402,F401 - a frame-pair statistic, re-exported
 
 
 def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
@@ -125,23 +114,57 @@ def blend_residual(a: np.ndarray, mid: np.ndarray, b: np.ndarray) -> tuple[float
     return float(np.sqrt((resid * resid).sum() / norm2)), alpha, float(np.sqrt(norm2 / d.size))
 
 
+def blend_residuals(a: np.ndarray, mid: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``blend_residual`` for a stack of (a, b) pairs around one ``mid`` at once: (ratios, alphas, rms)."""
+    k = a.shape[0]
+    a = a.reshape(k, -1).astype(np.float32)
+    d = b.reshape(k, -1).astype(np.float32) - a
+    m = mid.reshape(1, -1).astype(np.float32) - a
+    norm2 = np.einsum("ij,ij->i", d, d)
+    safe = np.maximum(norm2, 1e-6)
+    alpha = np.einsum("ij,ij->i", m, d) / safe
+    resid = m - alpha[:, None] * d
+    ratio = np.sqrt(np.einsum("ij,ij->i", resid, resid) / safe)
+    flat = norm2 <= 1e-6
+    ratio[flat], alpha[flat] = 1.0, 0.0
+    return ratio, alpha, np.sqrt(norm2 / d.shape[1])
+
+
 def flatness(small: np.ndarray) -> float:
     """Standard deviation of a small luma image (low for black, white or uniform frames)."""
     return float(small.std())
 
 
+class SsimStats:
+    """The per-image half of SSIM (means and variances under the window), so a sequence of comparisons
+    blurs each image once instead of twice."""
+
+    __slots__ = ("mu", "sq", "var", "x")
+
+    def __init__(self, img: np.ndarray) -> None:
+        self.x = img.astype(np.float32)
+        self.mu = _box7(self.x)
+        self.sq = self.mu * self.mu
+        self.var = _COV_NORM * (_box7(self.x * self.x) - self.sq)
+
+
+_C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+_COV_NORM = 49.0 / 48.0
+
+
+def _box7(z: np.ndarray) -> np.ndarray:
+    return cv2.blur(z, (7, 7), borderType=cv2.BORDER_REFLECT)
+
+
+def ssim_stats(a: SsimStats, b: SsimStats) -> float:
+    """Mean SSIM from two images' ``SsimStats`` (the same value as ``ssim64``)."""
+    cov = _COV_NORM * (_box7(a.x * b.x) - a.mu * b.mu)
+    num = (2 * a.mu * b.mu + _C1) * (2 * cov + _C2)
+    den = (a.sq + b.sq + _C1) * (a.var + b.var + _C2)
+    return float((num / den)[3:-3, 3:-3].mean())
+
+
 def ssim64(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two small luma images exactly as ``skimage.metrics.structural_similarity`` computes it
     with its defaults (7x7 uniform window, sample covariance, data range 255): the rule Sakuga-42M used."""
-    x = a.astype(np.float32)
-    y = b.astype(np.float32)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    cov_norm = 49.0 / 48.0
-    blur = lambda z: cv2.blur(z, (7, 7), borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    mx, my = blur(x), blur(y)
-    vx = cov_norm * (blur(x * x) - mx * mx)
-    vy = cov_norm * (blur(y * y) - my * my)
-    vxy = cov_norm * (blur(x * y) - mx * my)
-    num = (2 * mx * my + c1) * (2 * vxy + c2)
-    den = (mx * mx + my * my + c1) * (vx + vy + c2)
-    return float((num / den)[3:-3, 3:-3].mean())
+    return ssim_stats(SsimStats(a), SsimStats(b))

@@ -49,15 +49,32 @@ def thumb32(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, (PHASH_SIZE, PHASH_SIZE), interpolation=cv2.INTER_AREA)
 
 
+def _dct_matrix(n: int = PHASH_SIZE, keep: int = PHASH_LOW) -> np.ndarray:
+    """The first ``keep`` rows of the orthonormal n-point DCT-II matrix (what ``cv2.dct`` applies)."""
+    k = np.arange(keep)[:, None]
+    x = np.arange(n)[None, :]
+    c = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    c[0] /= np.sqrt(2.0)
+    return c.astype(np.float64)
+
+
+_DCT_LOW = _dct_matrix()
+
+
+def dct_hashes(imgs: np.ndarray) -> np.ndarray:
+    """64-bit hashes (uint64) of a stack of 32x32 images at once: bit k set when low-frequency DCT
+    coefficient k is above the median of the 64; 0 for a flat image."""
+    imgs = np.asarray(imgs, np.float64).reshape(-1, PHASH_SIZE, PHASH_SIZE)
+    low = np.matmul(np.matmul(_DCT_LOW, imgs), _DCT_LOW.T).reshape(len(imgs), -1)  # batched 2-D DCT, 8x8
+    bits = low > np.median(low, axis=1, keepdims=True)
+    hashes = np.bitwise_or.reduce(np.where(bits, _BITS, np.uint64(0)), axis=1)
+    hashes[imgs.reshape(len(imgs), -1).std(axis=1) < FLAT_STD] = 0
+    return hashes.astype(np.uint64)
+
+
 def dct_hash(img: np.ndarray) -> int:
-    """64-bit hash of a 32x32 float image: bit k set when low-frequency DCT coefficient k is above the
-    median of the 64; 0 for a flat image."""
-    img = np.asarray(img, np.float32)
-    if float(img.std()) < FLAT_STD:
-        return 0
-    low = cv2.dct(img)[:PHASH_LOW, :PHASH_LOW].ravel()
-    bits = low > _median(low)
-    return int(np.bitwise_or.reduce(_BITS[bits])) if bits.any() else 0
+    """The hash of one 32x32 image (see ``dct_hashes``)."""
+    return int(dct_hashes(np.asarray(img)[None])[0])
 
 
 def phash64(gray: np.ndarray) -> int:
@@ -74,12 +91,14 @@ def keyframe_hashes(thumbs: Sequence[np.ndarray], window: int = FG_WINDOW) -> li
         return []
     stack = np.stack([np.asarray(t, np.float32) for t in thumbs])
     n, half = len(stack), max(1, window) // 2
-    out = []
-    for i, t in enumerate(stack):
-        lo = max(0, min(i - half, n - 2 * half - 1))
-        median = _median(stack[lo : lo + 2 * half + 1])
-        out.append((dct_hash(t), dct_hash(t - median)))
-    return out
+    w = min(n, 2 * half + 1)
+    # the median picture of every window of w consecutive keyframes, then each keyframe's (clamped) window
+    windows = np.lib.stride_tricks.sliding_window_view(stack, w, axis=0)  # (n - w + 1, 32, 32, w)
+    medians = _median(np.moveaxis(windows, -1, 0))
+    starts = np.clip(np.arange(n) - half, 0, n - w)
+    phash = dct_hashes(stack)
+    fg = dct_hashes(stack - medians[starts])
+    return [(int(a), int(b)) for a, b in zip(phash, fg)]
 
 
 def popcount64(x: np.ndarray) -> np.ndarray:

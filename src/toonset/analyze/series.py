@@ -10,23 +10,27 @@ from __future__ import annotations
 
 from typing import overload
 
-import numpy as np
-
 
 class FrameSeries:
-    """The last ``keep`` per-frame floats, addressed by absolute frame index."""
+    """The last ``keep`` (or more) per-frame floats, addressed by absolute frame index.
+
+    A plain list plus the absolute index of its first element: appends and slices stay C-speed, and the
+    front is trimmed in chunks (amortised O(1)) once it holds twice ``keep`` values."""
 
     def __init__(self, keep: int) -> None:
         self.keep = max(1, keep)
-        self._buf = np.zeros(self.keep, np.float64)
-        self._n = 0
+        self._vals: list[float] = []
+        self._start = 0  # absolute frame index of self._vals[0]
 
     def append(self, value: float) -> None:
-        self._buf[self._n % self.keep] = value
-        self._n += 1
+        self._vals.append(float(value))
+        if len(self._vals) >= 2 * self.keep:
+            drop = len(self._vals) - self.keep
+            del self._vals[:drop]
+            self._start += drop
 
     def __len__(self) -> int:
-        return self._n
+        return self._start + len(self._vals)
 
     @overload
     def __getitem__(self, i: int) -> float: ...
@@ -35,13 +39,17 @@ class FrameSeries:
     def __getitem__(self, i: slice) -> list[float]: ...
 
     def __getitem__(self, i: int | slice) -> float | list[float]:
+        n = self._start + len(self._vals)
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._n))]
+            a, b, step = i.indices(n)
+            if a < b and a < self._start:
+                raise IndexError(f"frame {a} is outside the kept window [{self._start}, {n})")
+            return self._vals[a - self._start : b - self._start : step]
         if i < 0:
-            i += self._n
-        if not self._n - self.keep <= i < self._n or i < 0:
-            raise IndexError(f"frame {i} is outside the kept window [{max(0, self._n - self.keep)}, {self._n})")
-        return float(self._buf[i % self.keep])
+            i += n
+        if not self._start <= i < n:
+            raise IndexError(f"frame {i} is outside the kept window [{self._start}, {n})")
+        return self._vals[i - self._start]
 
 
 class RecentValues(dict[int, float]):

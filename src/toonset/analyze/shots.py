@@ -119,7 +119,7 @@ class ShotDetector:
         )
         if self.n:
             prev = self._win[self.n - 1]
-            noise, mad = F.noise_and_mad(prev.luma, rec.luma)
+            noise, mad = frame.delta or F.noise_and_mad(prev.luma, rec.luma)
             self.mad.append(mad)
             self.dhist.append(F.hist_distance(prev.hist, rec.hist))
             self.noise.append(noise)
@@ -293,17 +293,15 @@ class ShotDetector:
             return False  # the same picture as both neighbours: not a mix of two others
         if not any(self._ends_differ(t, k) for k in (2, 4, 8)):
             return False  # the same scene on both sides (however much it moves): nothing is mixing
-        cur = self._win[t].small
-        for k in BLEND_STEPS:
-            if not (self._have(t - k) and self._have(t + k)) or (t - k) not in self._win:
-                continue
-            a, b = self._win[t - k], self._win[t + k]
-            ratio, alpha, rms = F.blend_residual(a.small, cur, b.small)
-            if rms < 8.0 or not (0.15 < alpha < 0.85) or ratio > 0.3:
-                continue
-            if self._ends_differ(t, k):
-                return True
-        return False
+        steps = [k for k in BLEND_STEPS if self._have(t + k) and (t - k) in self._win]
+        if not steps:
+            return False
+        ratios, alphas, rmss = F.blend_residuals(
+            np.stack([self._win[t - k].small for k in steps]), self._win[t].small,
+            np.stack([self._win[t + k].small for k in steps]),
+        )
+        return any(rms >= 8.0 and 0.15 < alpha < 0.85 and ratio <= 0.3 and self._ends_differ(t, k)
+                   for k, ratio, alpha, rms in zip(steps, ratios, alphas, rmss))
 
     def _ends_differ(self, t: int, k: int) -> bool:
         """Cheap necessary condition for a mix at step k: the two ends differ in colour or brightness, or

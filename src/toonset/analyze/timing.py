@@ -80,9 +80,10 @@ def global_shift(prev: np.ndarray, cur: np.ndarray, radius: int = 6) -> tuple[fl
 class _Pic:
     """One frame as the timing analyzer compares it (profiles made on first use)."""
 
-    __slots__ = ("_prof", "blur", "hi", "lo", "luma")
+    __slots__ = ("_prof", "blur", "delta", "hi", "lo", "luma")
 
-    def __init__(self, detail: np.ndarray, luma: np.ndarray) -> None:
+    def __init__(self, detail: np.ndarray, luma: np.ndarray, delta: tuple[float, float] | None = None) -> None:
+        self.delta = delta  # (noise σ, mean |Δ|) against the previous decoded frame, when the reader knew it
         self.blur = cv2.blur(detail, (3, 3))
         self.hi = cv2.dilate(self.blur, _K3)
         self.lo = cv2.erode(self.blur, _K3)
@@ -163,7 +164,7 @@ class TimingAnalyzer:
         p, pmax, pmin = prev.blur, prev.hi, prev.lo
         c, cmax, cmin = cur.blur, cur.hi, cur.lo
         # σ from the analysis luma: a quarter of the pixels, and its 2x2 averaging matches the 3x3 blur well
-        pair_noise, mad = noise_and_mad(prev.luma, cur.luma)
+        pair_noise, mad = cur.delta or noise_and_mad(prev.luma, cur.luma)
         self._noise.append(pair_noise)
         # the pair's own estimate fails when most of the picture changes (a flash): cap it by the recent level
         recent = sorted(self._noise)
@@ -193,7 +194,7 @@ class TimingAnalyzer:
             self._motion.append(0.0)
             self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0))
             return
-        cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma)
+        cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma, frame.delta)
         if self._prev is None:
             self._first = (frame.index, frame.time)
         else:

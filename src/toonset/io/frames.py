@@ -54,7 +54,7 @@ def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
 class DecodedFrame:
     """A decoded frame: index, PTS time, analysis luma/chroma; full-resolution data on request."""
 
-    __slots__ = ("_av", "_bgr", "chroma", "compat", "detail", "index", "luma", "rotation", "still", "time")
+    __slots__ = ("_av", "_bgr", "chroma", "compat", "delta", "detail", "index", "luma", "rotation", "still", "time")
 
     def __init__(
         self,
@@ -76,6 +76,7 @@ class DecodedFrame:
         self.compat: np.ndarray | None = None  # 64x64 full-range luma for the Sakuga-42M rule, when asked
         self.detail: np.ndarray | None = None  # luma at twice the analysis width, for timing
         self.still = False  # no analysis pixel moved by more than STILL_LEVELS since the previous frame
+        self.delta: tuple[float, float] | None = None  # (noise σ, mean |Δ|) against the previous frame
 
     @property
     def has_pixels(self) -> bool:
@@ -177,3 +178,24 @@ def is_still(anchor_luma: np.ndarray | None, luma: np.ndarray) -> bool:
         return False
     _, hot = cv2.threshold(cv2.absdiff(anchor_luma, luma), STILL_LEVELS, 255, cv2.THRESH_BINARY)
     return cv2.countNonZero(hot) <= 2
+
+
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
+def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """(robust σ = 1.4826 · median |Δ|, mean |Δ|) of a frame pair, from one 256-bin histogram.
+
+    The median is taken over all pixels, so it measures grain and compression noise even when part of the
+    picture moves. The readers compute it once per frame (``DecodedFrame.delta``) for every analyzer."""
+    diff = cv2.absdiff(prev, cur)
+    hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
+    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
+    return 1.4826 * median, float(np.dot(hist, _LEVELS) / max(1, diff.size))
+
+
+def frame_delta(prev_luma: np.ndarray | None, luma: np.ndarray) -> tuple[float, float] | None:
+    """``noise_and_mad`` against the previous decoded frame (None for the first or after a size change)."""
+    if prev_luma is None or prev_luma.shape != luma.shape:
+        return None
+    return noise_and_mad(prev_luma, luma)
