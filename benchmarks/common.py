@@ -40,12 +40,16 @@ def real_clips() -> list[Clip]:
     return clips
 
 
-def synthetic_clips(count: int, seed: int, cache: Path) -> list[Clip]:
-    from toonset.synth import generate_set
+def synthetic_clips(count: int, seed: int, cache: Path, size: tuple[int, int] | None = None) -> list[Clip]:
+    from toonset.synth import SynthOptions, generate_set
 
-    folder = cache / f"synth-{count}-{seed}"
+    suffix = f"-{size[0]}x{size[1]}" if size else ""
+    folder = cache / f"synth-{count}-{seed}{suffix}"
     if not (folder / "done").exists():
-        generate_set(folder, count=count, seed=seed)
+        opts = SynthOptions()
+        if size:
+            opts.width, opts.height = size
+        generate_set(folder, count=count, seed=seed, options=opts)
         (folder / "done").write_text("ok")
     clips = []
     for video in sorted(folder.glob("*.mp4")):

