@@ -14,7 +14,7 @@ from typing import Any
 from toonset.config import BuildConfig
 from toonset.errors import UsageError
 from toonset.executors.local import InlineExecutor, LocalExecutor, default_workers
-from toonset.executors.tasks import build_lock, is_done, make_plan, remove_stale_temporaries
+from toonset.executors.tasks import build_lock, is_done, largest_first, make_plan, remove_stale_temporaries
 from toonset.ingest.local import expand_inputs
 from toonset.pipeline.analyze_stage import SHOT_METHODS
 from toonset.pipeline.build import PipelineSpec
@@ -85,7 +85,7 @@ def _build_locked(refs, out: Path, cfg: BuildConfig, workers, executor, media, o
                              workers=(workers if workers and workers > 0 else cfg.executor.workers) or None)
     else:
         raise UsageError(f"unknown executor {executor!r} (inline, local, ray)")
-    runner.run(todo, out, on_event)
+    runner.run(largest_first(todo), out, on_event)
     elapsed = time.perf_counter() - t0
     missing = [t.task_id for t in tasks if not is_done(out, t)]
     if missing:

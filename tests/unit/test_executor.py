@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pyarrow.parquet as pq
@@ -39,3 +40,21 @@ def test_crash_hang_and_flaky_workers(tmp_path):
     assert "SIGSEGV" in errors[errors.error_type == "worker_crash"].message.iloc[0]
     ok = sorted(sources.path.str.rsplit("/", n=1).str[-1])
     assert ok == ["flaky.mp4", "good.mp4", "zgood.mp4"]  # flaky succeeded on retry; neighbours not lost
+
+
+def test_tasks_run_largest_first_without_opening_anything(tmp_path):
+    from toonset.executors.tasks import Task, input_bytes, largest_first
+    from toonset.ingest.local import SourceRef
+
+    (tmp_path / "small.mp4").write_bytes(b"x" * 10)
+    (tmp_path / "big.mp4").write_bytes(b"x" * 1000)
+    (tmp_path / "mid.mp4").write_bytes(b"x" * 100)
+    os.mkfifo(tmp_path / "pipe.mp4")  # a named pipe is stat'ed, never opened (would block)
+    (tmp_path / "loop.mp4").symlink_to(tmp_path / "loop.mp4")
+    tasks = [Task(0, [SourceRef(str(tmp_path / "small.mp4")), SourceRef(str(tmp_path / "pipe.mp4"))]),
+             Task(1, [SourceRef(str(tmp_path / "big.mp4"))]),
+             Task(2, [SourceRef(str(tmp_path / "loop.mp4"))]),
+             Task(3, [SourceRef(str(tmp_path / "mid.mp4")), SourceRef(str(tmp_path / "small.mp4"))])]
+    assert [input_bytes(t) for t in tasks] == [10, 1000, 0, 110]
+    assert [t.index for t in largest_first(tasks)] == [1, 3, 0, 2]
+    assert [t.index for t in tasks] == [0, 1, 2, 3]  # the plan itself is untouched

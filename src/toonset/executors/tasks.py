@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
+import stat
 import tempfile
 import time
 import traceback
@@ -56,6 +58,26 @@ def ref_to_json(ref: SourceRef) -> dict[str, Any]:
 
 def ref_from_json(d: dict[str, Any]) -> SourceRef:
     return SourceRef(d["path"], d.get("kind", "file"), d.get("fps"), d.get("provenance") or {})
+
+
+def input_bytes(task: Task) -> int:
+    """Bytes of a task's input files: a cheap estimate of its cost (frame folders and unreadable paths
+    count 0; never opens anything, so a named pipe cannot block)."""
+    total = 0
+    for ref in task.refs:
+        try:
+            st = os.stat(ref.path)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISREG(st.st_mode):
+            total += st.st_size
+    return total
+
+
+def largest_first(tasks: list[Task]) -> list[Task]:
+    """The order to *run* tasks in: biggest inputs first, so the long ones do not start last and leave the
+    other workers idle at the end (the plan, the task ids and the merged output keep the plan's order)."""
+    return sorted(tasks, key=lambda t: (-input_bytes(t), t.index))
 
 
 def make_plan(out: Path, refs: Sequence[SourceRef], config: dict[str, Any], per_task: int,
