@@ -138,6 +138,7 @@ class ClipFingerprint:
     def start_clip(self, clip: ClipContext) -> None:
         self._hash = hashlib.blake2b(digest_size=16)
         self._thumbs: dict[int, np.ndarray] = {}
+        self._last: np.ndarray | None = None
 
     def process(self, frame: DecodedFrame) -> None:
         luma = np.ascontiguousarray(frame.luma)
@@ -145,7 +146,9 @@ class ClipFingerprint:
         self._hash.update(np.asarray(luma.shape + chroma.shape, np.int32).tobytes())
         self._hash.update(luma.tobytes())
         self._hash.update(chroma.tobytes())
-        self._thumbs[frame.index] = thumb32(luma)
+        if not frame.still or self._last is None:
+            self._last = thumb32(luma)
+        self._thumbs[frame.index] = self._last  # a still frame repeats the last picture: share its thumbnail
 
     def end_clip(self) -> dict[str, Any]:
         keys = [k for k in self.keyframes.keyframe_indices if k in self._thumbs]

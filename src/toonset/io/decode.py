@@ -46,6 +46,22 @@ def sha256_file(path: str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+class FrameTracker:
+    """The per-frame statistics both readers attach: ``still`` (against the last frame that was not still,
+    so slow drifts add up) and ``delta`` (noise and mean change against the previous frame)."""
+
+    def __init__(self) -> None:
+        self.anchor: np.ndarray | None = None
+        self.prev: np.ndarray | None = None
+
+    def mark(self, frame: DecodedFrame) -> None:
+        frame.still = is_still(self.anchor, frame.luma)
+        frame.delta = frame_delta(self.prev, frame.luma)
+        self.prev = frame.luma
+        if not frame.still:
+            self.anchor = frame.luma
+
+
 class VideoReader:
     """Decode one video file once. Use as a context manager; iterate ``frames()``."""
 
@@ -127,8 +143,7 @@ class VideoReader:
     def frames(self) -> Iterator[DecodedFrame]:
         step = 1.0 / float(self.fps)
         prev_time: float | None = None
-        anchor: np.ndarray | None = None  # luma of the last frame that was not still
-        prev_luma: np.ndarray | None = None
+        track = FrameTracker()
         aw = self.cfg.analysis_width
         for frame in self._packets():
             if self.frame_count == 0:
@@ -155,11 +170,7 @@ class VideoReader:
             self.end_time = t + (frame.duration * frame.time_base if frame.duration and frame.time_base else step)
             out = DecodedFrame(idx, t, luma, chroma, self.rotation, frame if self.keep_pixels else None)
             out.detail = detail
-            out.still = is_still(anchor, luma)
-            out.delta = frame_delta(prev_luma, luma)
-            prev_luma = luma
-            if not out.still:
-                anchor = luma
+            track.mark(out)
             if self.compat and not out.still:  # a still frame's thumbnail would repeat the last one
                 out.compat = upright(compat_thumb(y, fmt.startswith("yuvj")), self.rotation)
             yield out
@@ -246,8 +257,7 @@ class FrameFolderReader:
     def frames(self) -> Iterator[DecodedFrame]:
         step = 1.0 / float(self.fps)
         size = (self.info.width, self.info.height)
-        anchor: np.ndarray | None = None  # luma of the last frame that was not still
-        prev_luma: np.ndarray | None = None
+        track = FrameTracker()
         for path in self.files:
             bgr = cv2.imread(path, cv2.IMREAD_COLOR)
             if bgr is None:
@@ -265,11 +275,7 @@ class FrameFolderReader:
             self.end_time = t + step
             out = DecodedFrame(idx, t, luma, chroma, 0, None, bgr if self.keep_pixels else None)
             out.detail = detail
-            out.still = is_still(anchor, luma)
-            out.delta = frame_delta(prev_luma, luma)
-            prev_luma = luma
-            if not out.still:
-                anchor = luma
+            track.mark(out)
             if self.compat and not out.still:
                 out.compat = compat_thumb(ycrcb[..., 0], True)
             yield out
