@@ -72,3 +72,20 @@ def test_online_boundaries_are_final_and_latency_bounded():
     det.flush()
     for snapshot in seen:  # published boundaries never change afterwards
         assert det.boundaries[: len(snapshot)] == snapshot
+
+
+def test_search_radius_grows_for_low_frame_rates():
+    from toonset.analyze.shots import BASE_RADIUS, search_radius
+
+    assert search_radius(None) == search_radius(23.976) == search_radius(60.0) == BASE_RADIUS
+    assert search_radius(12.0) == 20 and search_radius(10.0) == 24 and search_radius(5.0) == 24  # capped
+    assert ShotDetector(fps=10.0).search_radius == 24 and ShotDetector().search_radius == BASE_RADIUS
+    # a 10 fps pan moving 22 px a frame (of 160) is one shot, and a cut after it is still found
+    rng = np.random.default_rng(3)
+    pano = np.hstack([scene(s, 160, 96) for s in range(11, 17)])
+    for _ in range(120):
+        x, y = int(rng.integers(0, pano.shape[1] - 20)), int(rng.integers(0, 90))
+        pano[y : y + int(rng.integers(4, 14)), x : x + int(rng.integers(4, 18))] = rng.integers(0, 255, 3)
+    pan = [pano[:, i * 22 : i * 22 + 160].copy() for i in range(30)]
+    bounds = ShotDetector(fps=10.0).detect_all(_decoded(pan + _held_shot(40, 20, hold=2)))
+    assert [(b.kind, b.end) for b in bounds] == [("cut", 30)]

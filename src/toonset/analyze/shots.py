@@ -65,14 +65,27 @@ class _Frame:
     soft_std: np.ndarray | None = None  # std of each 16x16 tile of ``soft``
 
 
+BASE_RADIUS = 10  # analysis pixels (of ~160) a tile may move between two frames at film rates
+
+
+def search_radius(fps: float | None) -> int:
+    """Block-matching search radius for a frame rate: motion between two frames grows as the rate drops
+    (a 10 fps GIF of 24 fps animation moves 2.4x as far per frame), so below 20 fps the radius grows with
+    24 / fps, up to 24 px."""
+    if not fps or fps >= 20.0:
+        return BASE_RADIUS
+    return min(24, round(BASE_RADIUS * 24.0 / max(fps, 1.0)))
+
+
 class ShotDetector:
     """Online classical detector. ``push`` frames, read ``boundaries`` up to ``final_upto``; ``flush`` at the end."""
 
     name = "shots.classical"
-    version = "1.0"
+    version = "1.1"
 
-    def __init__(self, cfg: ShotsConfig | None = None) -> None:
+    def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
         self.cfg = cfg or ShotsConfig()
+        self.search_radius = search_radius(fps)
         self.max_flash = max(0, self.cfg.max_flash_frames)
         self.max_trans = max(4, self.cfg.max_transition_frames)
         self.cut_lookahead = self.max_flash + 2 + CONTEXT_FRAMES
@@ -181,7 +194,7 @@ class ShotDetector:
         key = (a, b)
         if key not in self._strength_cache:
             match, _resid, tiles = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise(self.noise, b),
-                                                 cur_std=fb.soft_std)
+                                                 cur_std=fb.soft_std, radius=self.search_radius)
             if tiles < 6:  # flat frames: structure says little, lean on colour and luma
                 mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
                 value = 0.5 * hist_term + 0.5 * mad_term

@@ -105,13 +105,14 @@ class TransNetSegmenter:
 
     version = "1.0"
 
-    def __init__(self, cfg: ShotsConfig, model, ensemble: bool = False, threshold: float = 0.5) -> None:
+    def __init__(self, cfg: ShotsConfig, model, ensemble: bool = False, threshold: float = 0.5,
+                 fps: float | None = None) -> None:
         self.cfg = cfg
         self.ensemble = ensemble
         self.name = "shots.ensemble" if ensemble else "shots.transnetv2"
         self.threshold = threshold
         self.scorer = TransNetScorer(model)
-        self.classical = ShotDetector(cfg)
+        self.classical = ShotDetector(cfg, fps)
         self.classical.keep += WINDOW + PAD  # keep frames until TransNetV2 has scored them
         self.boundaries: list[Boundary] = []
         self.final_upto = 0
@@ -210,4 +211,4 @@ class TransNetSegmenter:
 
 
 def make_transnet_segmenter(cfg: ShotsConfig, fps: float, ensemble: bool = False) -> TransNetSegmenter:
-    return TransNetSegmenter(cfg, load_model(cfg.transnet_weights), ensemble=ensemble)
+    return TransNetSegmenter(cfg, load_model(cfg.transnet_weights), ensemble=ensemble, fps=fps)

@@ -26,7 +26,7 @@ SHOT_METHODS = ("classical", "transnetv2", "ensemble")
 def make_segmenter(cfg: BuildConfig, fps: float):
     method = cfg.shots.method
     if method == "classical":
-        return ShotDetector(cfg.shots)
+        return ShotDetector(cfg.shots, fps)
     from toonset.analyze.transnet import make_transnet_segmenter
 
     return make_transnet_segmenter(cfg.shots, fps, ensemble=(method == "ensemble"))
