@@ -21,8 +21,8 @@ def small_luma(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
 def colour_hist(small: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """Joint 8x8x8 Y/U/V histogram at chroma resolution, normalised to sum 1."""
     y = np.clip(small, 0, 255).astype(np.uint8)
-    q = (y >> 5).astype(np.int32) * 64 + (chroma[0] >> 5).astype(np.int32) * 8 + (chroma[1] >> 5)
-    h = np.bincount(q.ravel(), minlength=512).astype(np.float32)
+    # bin (y >> 5) * 64 + (u >> 5) * 8 + (v >> 5), counted in one OpenCV call
+    h = cv2.calcHist([y, chroma[0], chroma[1]], [0, 1, 2], None, [8, 8, 8], [0, 256, 0, 256, 0, 256]).ravel()
     return h / max(1.0, float(h.sum()))
 
 
