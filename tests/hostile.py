@@ -126,7 +126,8 @@ def _patch_mjpeg(data: bytearray, w: int, h: int, container: bool) -> bytes:
     return bytes(data)
 
 
-def _audio_only(path: Path) -> None:
+def audio_only(path: Path) -> None:
+    """An MP4 with one AAC stream and no video."""
     with av.open(str(path), "w", format="mp4") as out:
         s = out.add_stream("aac", rate=22050)
         for i in range(8):
@@ -152,7 +153,7 @@ def make_corpus(d: Path, unreadable_ok: bool) -> dict[str, Kind]:
     fast = encode(d / "_fast.bin", frames, fmt="mp4", container_options={"movflags": "+faststart"}).read_bytes()
     (d / "truncated_faststart.mp4").write_bytes(fast[: int(len(fast) * 0.6)])
     encode(d / "wrong_extension.mp4", frames, fmt="matroska")
-    _audio_only(d / "audio_only.mp4")
+    audio_only(d / "audio_only.mp4")
     mj = bytearray(encode(d / "_mj.avi", frames[:6], codec="mjpeg", pix_fmt="yuvj420p").read_bytes())
     (d / "giant_declared.avi").write_bytes(_patch_mjpeg(bytearray(mj), 16000, 16000, container=True))
     (d / "giant_decoded.avi").write_bytes(_patch_mjpeg(bytearray(mj), 16000, 16000, container=False))

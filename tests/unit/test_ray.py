@@ -9,18 +9,14 @@ import time
 from pathlib import Path
 
 import cv2
-import pyarrow.parquet as pq
 import pytest
-from tests.faulty import FaultySpec
+from tests.faulty import faulty_case, faulty_outcome
 from tests.helpers import scene, with_figure, write_video
 from tests.killing import assert_same_dataset, kill_cycles, run_build, snapshot
 from tests.raycluster import CLIENT_ENV, loopback_cluster
 
 from toonset.config import BuildConfig
-from toonset.executors.tasks import is_done, make_plan
-from toonset.ingest.local import expand_inputs
 from toonset.run import build_dataset
-from toonset.store.dataset import finalize
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="Ray is not installed (pip install 'toonset[ray]')")
@@ -82,30 +78,15 @@ def test_ray_output_equals_local(inputs, tmp_path, ray_client_env):
 def test_ray_crash_hang_and_flaky_workers(tmp_path, cluster, ray_client_env):
     from toonset.executors.ray_executor import RayExecutor
 
-    src = tmp_path / "in"
-    src.mkdir()
-    frames = [with_figure(scene(1), i // 2) for i in range(12)]
-    for name in ("good.mp4", "crash.mp4", "hang.mp4", "flaky.mp4", "zgood.mp4"):
-        write_video(src / name, frames)
-    cfg = BuildConfig()
-    cfg.executor.sources_per_task = 2
-    out = tmp_path / "ds"
-    tasks = make_plan(out, expand_inputs([str(src)]), cfg.to_dict(), 2, media=False)
-    spec = FaultySpec(cfg.to_dict(), media=False, threads=1)
+    cfg, out, tasks, spec = faulty_case(tmp_path)
     t0 = time.monotonic()
     summaries = RayExecutor(spec, address=cluster, retries=2, source_timeout_s=4, workers=2).run(tasks, out)
     assert time.monotonic() - t0 < 120
     assert sorted(s["task"] for s in summaries) == [t.task_id for t in tasks]
-    assert all(is_done(out, t) for t in tasks)
-    finalize(out, cfg.to_dict())
-    errors = pq.read_table(out / "errors.parquet").to_pandas()
-    sources = pq.read_table(out / "sources.parquet").to_pandas()
-    err = dict(zip(errors.path.str.rsplit("/", n=1).str[-1], errors.error_type))
-    assert err == {"crash.mp4": "worker_crash", "hang.mp4": "timeout"}
+    errors = faulty_outcome(cfg, out, tasks)
     crash = errors[errors.error_type == "worker_crash"].iloc[0]
     assert crash.stage == "worker" and crash.attempt == 4  # crashed 1 + retries times; recorded on the next
     assert "died" in crash.message, crash.message
-    assert sorted(sources.path.str.rsplit("/", n=1).str[-1]) == ["flaky.mp4", "good.mp4", "zgood.mp4"]
 
 
 @pytest.mark.slow
