@@ -11,6 +11,7 @@ from toonset.analyze.fingerprint import (
     keyframe_hashes,
     phash64,
     popcount64,
+    sliding_median9,
     thumb32,
 )
 from toonset.curate.neardup import ClipHashes, NearDupParams, candidate_pairs, score_pair
@@ -19,6 +20,21 @@ from toonset.curate.unionfind import UnionFind
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     return rgb.mean(axis=2).astype(np.uint8)
+
+
+def test_median_network_equals_numpy_median():
+    rng = np.random.default_rng(7)
+    for n in (9, 10, 33):
+        stack = rng.integers(0, 256, (n, 32, 32), dtype=np.uint8)
+        stack[:, :4] = 17  # ties
+        want = np.median(np.lib.stride_tricks.sliding_window_view(stack, 9, axis=0), axis=-1)
+        assert np.array_equal(sliding_median9(stack), want.astype(np.uint8))
+
+
+def test_keyframe_hashes_same_for_uint8_and_float_thumbs():
+    rng = np.random.default_rng(3)
+    thumbs = [rng.integers(0, 256, (32, 32), dtype=np.uint8) for _ in range(12)]
+    assert keyframe_hashes(thumbs) == keyframe_hashes([t.astype(np.float32) for t in thumbs])
 
 
 def test_phash_flat_is_zero_and_resize_invariant():

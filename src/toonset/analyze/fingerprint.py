@@ -44,6 +44,23 @@ def _median(values: np.ndarray) -> np.ndarray:
     return part[k] if n % 2 else (part[k - 1] + part[k]) / 2
 
 
+# the 19 compare-exchanges after which the middle of 9 values sits at position 4 (a median network)
+_MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7),
+            (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
+
+
+def sliding_median9(stack: np.ndarray) -> np.ndarray:
+    """Median of every 9 consecutive images of a uint8 stack (n ≥ 9): shape (n - 8, ...), uint8.
+
+    Element-wise min/max over whole slabs: one vectorised pass per compare-exchange instead of a
+    partition along a strided axis, ~10x faster on keyframe thumbnails."""
+    n = stack.shape[0]
+    p = [stack[i : n - 8 + i] for i in range(9)]
+    for a, b in _MEDIAN9:
+        p[a], p[b] = np.minimum(p[a], p[b]), np.maximum(p[a], p[b])
+    return p[4]
+
+
 def thumb32(gray: np.ndarray) -> np.ndarray:
     """The 32x32 area-averaged picture pHash works on (uint8)."""
     return cv2.resize(gray, (PHASH_SIZE, PHASH_SIZE), interpolation=cv2.INTER_AREA)
@@ -89,12 +106,16 @@ def keyframe_hashes(thumbs: Sequence[np.ndarray], window: int = FG_WINDOW) -> li
     one (fewer at the clip's ends), so it does not depend on where far-away shot boundaries fall."""
     if not thumbs:
         return []
-    stack = np.stack([np.asarray(t, np.float32) for t in thumbs])
+    raw = np.stack([np.asarray(t) for t in thumbs])
+    stack = raw.astype(np.float32)
     n, half = len(stack), max(1, window) // 2
     w = min(n, 2 * half + 1)
     # the median picture of every window of w consecutive keyframes, then each keyframe's (clamped) window
-    windows = np.lib.stride_tricks.sliding_window_view(stack, w, axis=0)  # (n - w + 1, 32, 32, w)
-    medians = _median(np.moveaxis(windows, -1, 0))
+    if w == 9 and raw.dtype == np.uint8:
+        medians = sliding_median9(raw).astype(np.float32)
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(stack, w, axis=0)  # (n - w + 1, 32, 32, w)
+        medians = _median(np.moveaxis(windows, -1, 0))
     starts = np.clip(np.arange(n) - half, 0, n - w)
     phash = dct_hashes(stack)
     fg = dct_hashes(stack - medians[starts])
