@@ -136,7 +136,11 @@ def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class KeyframeSource(Protocol):
-    """What tells the fingerprint which frames of the current clip are new drawings (the timing analyzer)."""
+    """What tells the fingerprint which frames of the current clip are new drawings (the timing analyzer).
+
+    ``maybe_keyframe`` (optional) says, right after the source saw a frame, whether that frame can still
+    turn out to be a keyframe; frames that cannot get no thumbnail (the 32x32 area resize is the costly
+    part of fingerprinting)."""
 
     @property
     def keyframe_indices(self) -> list[int]: ...
@@ -165,8 +169,10 @@ class ClipFingerprint:
         luma = np.ascontiguousarray(frame.luma)
         chroma = np.ascontiguousarray(frame.chroma)
         self._hash.update(np.asarray(luma.shape + chroma.shape, np.int32).tobytes())
-        self._hash.update(luma.tobytes())
-        self._hash.update(chroma.tobytes())
+        self._hash.update(luma)  # contiguous arrays hash through the buffer protocol, without a copy
+        self._hash.update(chroma)
+        if not getattr(self.keyframes, "maybe_keyframe", True):
+            return  # a frame the timing analyzer already ruled out as a new drawing needs no thumbnail
         if not frame.still or self._last is None:
             self._last = thumb32(luma)
         self._thumbs[frame.index] = self._last  # a still frame repeats the last picture: share its thumbnail
