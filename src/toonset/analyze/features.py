@@ -6,6 +6,9 @@ All images are small uint8 arrays made by the decode pass: ``luma`` (about 160 p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -52,9 +55,17 @@ def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
     return t.std(axis=(1, 3))
 
 
+class BlockMatch(NamedTuple):
+    share: float  # of the textured tiles that found a match (a bound when not ``exact``)
+    residual: float  # median best RMS residual of the tiles searched
+    tiles: int  # textured tiles
+    exact: bool  # False when the search stopped early (see ``block_match``'s ``settled``)
+
+
 def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int = 10,
                 noise: float = 0.0, cur_std: np.ndarray | None = None,
-                max_tiles: int = 32) -> tuple[float, float, int]:
+                max_tiles: int = 32, settled: Callable[[float, float, int], bool] | None = None,
+                ) -> BlockMatch:
     """Motion-compensated similarity of ``cur`` to ``prev``.
 
     Each textured ``block``x``block`` tile of ``cur`` (at most ``max_tiles``, evenly sampled) searches
@@ -63,6 +74,12 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     textured when its std exceeds max(6, 2·noise) and matched when its best residual is below
     max(10, 2.5·noise) — so film grain neither creates texture nor breaks matches. A camera move or a new
     drawing over a kept background leaves most tiles matched; a cut leaves almost none.
+
+    ``settled(lowest, highest, tiles)``, when given, is asked after each tile with the range the final share
+    can still take; once it answers True the search stops and returns the end of that range nearer to what
+    was seen, with ``exact=False`` (a caller that only compares the result with a threshold gets the same
+    answer for less work). Tiles are then visited spread over the picture so the first ones are
+    representative.
     """
     min_texture = max(6.0, 2.0 * noise)
     max_residual = max(10.0, 2.5 * noise)
@@ -73,16 +90,33 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     if len(ys) > max_tiles:  # an even sample of the textured tiles is as telling and bounds the cost
         pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
         ys, xs = ys[pick], xs[pick]
-    for gy, gx in zip(ys, xs):
+    n = len(ys)
+    if settled is not None and n > 1:
+        order = _spread_order(n)
+        ys, xs = ys[order], xs[order]
+    matched = 0
+    for k, (gy, gx) in enumerate(zip(ys, xs), start=1):
         y, x = int(gy) * block, int(gx) * block
         tile = cur[y : y + block, x : x + block]
         window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
         best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
-        residuals.append(np.sqrt(max(best, 0.0) / (block * block)))
+        rms = np.sqrt(max(best, 0.0) / (block * block))
+        residuals.append(rms)
+        matched += bool(rms < max_residual)
+        if settled is not None and k < n:
+            low, high = matched / n, (matched + n - k) / n
+            if settled(low, high, n):
+                share = high if 2 * matched >= k else low
+                return BlockMatch(share, float(np.median(residuals)), n, False)
     if not residuals:
-        return 1.0, 0.0, 0
+        return BlockMatch(1.0, 0.0, 0, True)
     r = np.asarray(residuals)
-    return float((r < max_residual).mean()), float(np.median(r)), len(residuals)
+    return BlockMatch(float((r < max_residual).mean()), float(np.median(r)), len(residuals), True)
+
+
+def _spread_order(n: int) -> np.ndarray:
+    """0..n-1 in an order that spreads over the range from the start (a golden-ratio sequence)."""
+    return np.argsort((np.arange(n) * 0.6180339887) % 1.0, kind="stable")
 
 
 def tolerant_change(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:

@@ -180,11 +180,14 @@ class ShotDetector:
                 self._median_cache.clear()
         return cached
 
-    def _strength(self, a: int, b: int, below: float | None = None, above: float | None = None) -> float:
+    def _strength(self, a: int, b: int, below: float | None = None, above: float | None = None,
+                  floor: float | None = None) -> float:
         """How much frame b looks like another scene than frame a: 0 same scene … 1 certainly another.
 
-        Callers that only ask "is it below ``below``?" or "is it at least ``above``?" let the colour term
-        bound the answer first and skip the block matching when the bound already decides it."""
+        Callers that only ask "is it below ``below``?" or "is it above ``above``?" get a bound instead of
+        the value once the bound decides the question: first from the colour term alone, then from the
+        block matching as its tiles come in. ``floor``: the caller needs the exact value unless it is below
+        ``floor``. Only exact values are cached."""
         fa, fb = self._win[a], self._win[b]
         hist_term = min(1.0, F.hist_distance(fa.hist, fb.hist) / 0.3)
         if below is not None and 0.5 * hist_term >= below:
@@ -192,18 +195,36 @@ class ShotDetector:
         if above is not None and 0.5 + 0.5 * hist_term < above:
             return 0.5 + 0.5 * hist_term  # an upper bound that is already too low
         key = (a, b)
-        if key not in self._strength_cache:
-            match, _resid, tiles = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise(self.noise, b),
-                                                 cur_std=fb.soft_std, radius=self.search_radius)
-            if tiles < 6:  # flat frames: structure says little, lean on colour and luma
-                mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
-                value = 0.5 * hist_term + 0.5 * mad_term
-            else:
-                value = 0.5 * (1.0 - match) + 0.5 * hist_term * (1.0 - match) ** 0.5
-            if len(self._strength_cache) > 4 * self.keep:
-                self._strength_cache.clear()
-            self._strength_cache[key] = value
-        return self._strength_cache[key]
+        cached = self._strength_cache.get(key)
+        if cached is not None:
+            return cached
+
+        def value(match: float) -> float:
+            return 0.5 * (1.0 - match) + 0.5 * hist_term * (1.0 - match) ** 0.5
+
+        def settled(low: float, high: float, tiles: int) -> bool:  # strength lies in [value(high), value(low)]
+            if tiles < 6:
+                return False  # the flat-frame formula below does not use the share
+            weakest, strongest = value(high), value(low)
+            if below is not None:
+                return strongest < below or weakest >= below
+            if floor is not None:
+                return strongest < floor
+            return above is not None and (weakest > above or strongest <= above)
+
+        bm = F.block_match(self._soft(fa), self._soft(fb), noise=self._noise(self.noise, b),
+                           cur_std=fb.soft_std, radius=self.search_radius, settled=settled)
+        if bm.tiles < 6:  # flat frames: structure says little, lean on colour and luma
+            mad_term = min(1.0, F.mean_abs_diff(fa.luma, fb.luma) / 40.0)
+            result = 0.5 * hist_term + 0.5 * mad_term
+        else:
+            result = value(bm.share)
+            if not bm.exact:
+                return result  # a bound that answers the caller's question, not the value: not cached
+        if len(self._strength_cache) > 4 * self.keep:
+            self._strength_cache.clear()
+        self._strength_cache[key] = result
+        return result
 
     @staticmethod
     def _soft(f: _Frame) -> np.ndarray:
@@ -257,7 +278,9 @@ class ShotDetector:
         if not self._is_candidate(t):
             return
         thr = 0.75 / max(1e-3, self.cfg.cut_sensitivity)
-        s = self._strength(t - 1, t, above=thr - 0.15)
+        # the value is kept for the context test below, which compares it with (s' - 0.12) for a later
+        # s' >= thr - 0.15: below thr - 0.27 any bound answers that as the value would
+        s = self._strength(t - 1, t, above=thr - 0.15, floor=thr - 0.27)
         self.strength[t] = s
         if s < thr - 0.15:
             return
