@@ -57,7 +57,6 @@ def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
 
 class BlockMatch(NamedTuple):
     share: float  # of the textured tiles that found a match (a bound when not ``exact``)
-    residual: float  # median best RMS residual of the tiles searched
     tiles: int  # textured tiles
     exact: bool  # False when the search stopped early (see ``block_match``'s ``settled``)
 
@@ -85,7 +84,6 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     max_residual = max(10.0, 2.5 * noise)
     stds = tile_std(cur, block) if cur_std is None else cur_std
     padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
-    residuals = []
     ys, xs = np.nonzero(stds >= min_texture)
     if len(ys) > max_tiles:  # an even sample of the textured tiles is as telling and bounds the cost
         pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
@@ -100,18 +98,15 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
         tile = cur[y : y + block, x : x + block]
         window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
         best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
-        rms = np.sqrt(max(best, 0.0) / (block * block))
-        residuals.append(rms)
-        matched += bool(rms < max_residual)
+        matched += bool(np.sqrt(max(best, 0.0) / (block * block)) < max_residual)
         if settled is not None and k < n:
             low, high = matched / n, (matched + n - k) / n
             if settled(low, high, n):
                 share = high if 2 * matched >= k else low
-                return BlockMatch(share, float(np.median(residuals)), n, False)
-    if not residuals:
-        return BlockMatch(1.0, 0.0, 0, True)
-    r = np.asarray(residuals)
-    return BlockMatch(float((r < max_residual).mean()), float(np.median(r)), len(residuals), True)
+                return BlockMatch(share, n, False)
+    if not n:
+        return BlockMatch(1.0, 0, True)
+    return BlockMatch(matched / n, n, True)
 
 
 def _spread_order(n: int) -> np.ndarray:

@@ -96,7 +96,9 @@ class VideoReader:
         self.last_error = ""
         self.frame_count = 0
         self.first_time: float | None = None
-        self.end_time = 0.0  # PTS time just after the last frame
+        self._end_time = 0.0  # PTS time just after the last frame (see ``end_time``)
+        self._last: tuple[float, int | None] | None = None  # (time, duration in time-base units) of it
+        self._time_base: Fraction | None = None
         self.deltas = array("d")  # PTS steps, for the VFR test: 8 bytes a frame, not a list of floats
 
     def __enter__(self) -> VideoReader:
@@ -114,6 +116,16 @@ class VideoReader:
     @property
     def fps(self) -> Fraction:
         return self.info.fps
+
+    @property
+    def end_time(self) -> float:
+        """PTS time just after the last decoded frame: its time plus its duration (or one frame step)."""
+        if self._last is not None:
+            t, duration = self._last
+            tb = self._time_base
+            self._end_time = t + (float(duration * tb) if duration and tb else 1.0 / float(self.fps))
+            self._last = None
+        return self._end_time
 
     def _packets(self) -> Iterator[av.VideoFrame]:
         consecutive = 0
@@ -148,6 +160,7 @@ class VideoReader:
         for frame in self._packets():
             if self.frame_count == 0:
                 self.rotation = round((frame.rotation or 0) / 90.0) * 90 % 360
+                self._time_base = frame.time_base
                 if frame.width > self.cfg.max_width or frame.height > self.cfg.max_height:
                     raise DimensionsError(f"decoded frame {frame.width}x{frame.height} exceeds the limit")
             t = frame.time
@@ -167,7 +180,7 @@ class VideoReader:
             luma, chroma, detail = yuv_to_analysis(y, u, v, self.rotation, aw)
             idx = self.frame_count
             self.frame_count += 1
-            self.end_time = t + (frame.duration * frame.time_base if frame.duration and frame.time_base else step)
+            self._last = (t, frame.duration)  # end_time is worked out once, when asked (Fractions are slow)
             out = DecodedFrame(idx, t, luma, chroma, self.rotation, frame if self.keep_pixels else None)
             out.detail = detail
             track.mark(out)
