@@ -68,9 +68,8 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     """Motion-compensated similarity of ``cur`` to ``prev``.
 
     Each textured ``block``x``block`` tile of ``cur`` (at most ``max_tiles``, evenly sampled) searches
-    ``prev`` within ±``radius`` px. Returns
-    (share of tiles that found a match, median best RMS residual, number of textured tiles). A tile is
-    textured when its std exceeds max(6, 2·noise) and matched when its best residual is below
+    ``prev`` within ±``radius`` px. Returns a ``BlockMatch``: the share of tiles that found a match and the
+    number of textured tiles. A tile is textured when its std exceeds max(6, 2·noise) and matched when its best residual is below
     max(10, 2.5·noise) — so film grain neither creates texture nor breaks matches. A camera move or a new
     drawing over a kept background leaves most tiles matched; a cut leaves almost none.
 
