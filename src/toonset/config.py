@@ -60,7 +60,7 @@ class MediaConfig:
 @dataclass
 class ExecutorConfig:
     workers: int = 0  # 0 = number of CPUs
-    sources_per_task: int = 4
+    sources_per_task: int = 0  # 0 = auto: ≥ 16 tasks per worker, 1 to 64 sources each (see run.py)
     retries: int = 2  # extra attempts for a task whose worker died
     source_timeout_s: float = 0.0  # 0 = no per-video timeout
 

@@ -16,7 +16,7 @@ from toonset.errors import UsageError
 from toonset.executors.local import InlineExecutor, LocalExecutor, default_workers
 from toonset.executors.tasks import build_lock, is_done, largest_first, make_plan, remove_stale_temporaries
 from toonset.ingest.local import expand_inputs
-from toonset.pipeline.analyze_stage import SHOT_METHODS
+from toonset.pipeline.analyze_stage import SHOT_METHODS, analyzer_versions
 from toonset.pipeline.build import PipelineSpec
 from toonset.store.dataset import finalize
 
@@ -62,11 +62,20 @@ def build_dataset(
         return _build_locked(refs, out, cfg, workers, executor, media, overwrite, on_plan, on_event, ray_address)
 
 
+def auto_sources_per_task(n_sources: int, workers: int) -> int:
+    """Task size when the config leaves it to the build: at least 16 tasks per worker, so the last tasks
+    are short and every worker stays busy to the end (one source a task for small builds), and at most 64
+    sources a task, so a resumed run redoes little and a large crawl does not write millions of parts. A
+    resumed run keeps the size its plan was made with."""
+    return max(1, min(64, n_sources // (16 * max(1, workers))))
+
+
 def _build_locked(refs, out: Path, cfg: BuildConfig, workers, executor, media, overwrite,
                   on_plan, on_event, ray_address) -> dict[str, Any]:
     n_workers = workers if workers and workers > 0 else (cfg.executor.workers or default_workers())
     media = media and cfg.media.enabled
-    tasks = make_plan(out, refs, cfg.to_dict(), cfg.executor.sources_per_task, media, overwrite)
+    per_task = cfg.executor.sources_per_task or auto_sources_per_task(len(refs), n_workers)
+    tasks = make_plan(out, refs, cfg.to_dict(), per_task, media, overwrite)
     todo = [t for t in tasks if not is_done(out, t)]
     if on_plan:
         on_plan(len(refs), len(tasks) - len(todo))
@@ -90,7 +99,8 @@ def _build_locked(refs, out: Path, cfg: BuildConfig, workers, executor, media, o
     missing = [t.task_id for t in tasks if not is_done(out, t)]
     if missing:
         raise RuntimeError(f"{len(missing)} task(s) did not complete: {', '.join(missing[:5])}")
-    summary = finalize(out, cfg.to_dict(), extra={"executor": runner.name, "workers": n_workers})
+    summary = finalize(out, cfg.to_dict(), extra={"executor": runner.name, "workers": n_workers,
+                                                  "analyzers": analyzer_versions(cfg)})
     summary["elapsed_s"] = round(elapsed, 3)
     summary["resumed_tasks"] = len(tasks) - len(todo)
     summary["output"] = str(out)

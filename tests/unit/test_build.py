@@ -57,6 +57,13 @@ def test_tables_have_contract_columns(built):
         assert cols <= set(table.column_names), name
     meta = json.loads((built / "dataset.json").read_text())
     assert meta["schema_version"] == 1 and meta["counts"]["sources"] == 2
+    from toonset.analyze.shots import ShotDetector
+    from toonset.analyze.timing import TimingAnalyzer
+
+    analyzers = meta["analyzers"]  # every annotation's maker, by name and version
+    assert analyzers[ShotDetector.name] == ShotDetector.version
+    assert analyzers[TimingAnalyzer.name] == TimingAnalyzer.version
+    assert {"frames.analysis", "fingerprint.phash", "timing.sakuga42m"} <= set(analyzers)
 
 
 def test_bad_inputs_become_error_rows(built, inputs):
@@ -149,3 +156,12 @@ def test_cli_shots_and_timing_json(inputs):
     t = json.loads(r.stdout)
     assert t["frame_count"] == 54 and sum(t["holds"]) == 54 and t["keyframes"][0] == 0
     assert 24 in t["keyframes"]
+
+
+def test_auto_task_size_keeps_workers_busy_and_bounds_parts():
+    from toonset.run import auto_sources_per_task
+
+    assert auto_sources_per_task(17, 2) == 1  # a small build: one source a task, balanced to the end
+    assert auto_sources_per_task(1000, 2) == 31  # >= 16 tasks per worker
+    assert auto_sources_per_task(10**6, 64) == 64  # a crawl: bounded task size
+    assert auto_sources_per_task(0, 0) == 1

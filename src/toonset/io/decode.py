@@ -22,8 +22,10 @@ from toonset.errors import DecodeError, DimensionsError, NoFramesError, Unreadab
 from toonset.ingest.local import SourceRef, list_frame_files
 from toonset.io.frames import (
     PLANAR_YUV,
+    STILL_MAX_PIXELS,
     DecodedFrame,
     compat_thumb,
+    diff_stats,
     frame_delta,
     is_still,
     plane_array,
@@ -55,9 +57,16 @@ class FrameTracker:
         self.prev: np.ndarray | None = None
 
     def mark(self, frame: DecodedFrame) -> None:
-        frame.still = is_still(self.anchor, frame.luma)
-        frame.delta = frame_delta(self.prev, frame.luma)
-        self.prev = frame.luma
+        luma = frame.luma
+        if self.prev is not None and self.prev is self.anchor and self.prev.shape == luma.shape:
+            # the usual case (the previous frame moved): one difference image answers both questions
+            noise, mad, hot = diff_stats(self.prev, luma)
+            frame.delta = (noise, mad)
+            frame.still = hot <= STILL_MAX_PIXELS
+        else:
+            frame.still = is_still(self.anchor, luma)
+            frame.delta = frame_delta(self.prev, luma)
+        self.prev = luma
         if not frame.still:
             self.anchor = frame.luma
 

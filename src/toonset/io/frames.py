@@ -181,6 +181,7 @@ def compat_thumb(y_plane: np.ndarray, full_range: bool) -> np.ndarray:
 
 
 STILL_LEVELS = 6
+STILL_MAX_PIXELS = 2
 
 
 def is_still(anchor_luma: np.ndarray | None, luma: np.ndarray) -> bool:
@@ -190,7 +191,7 @@ def is_still(anchor_luma: np.ndarray | None, luma: np.ndarray) -> bool:
     if anchor_luma is None or anchor_luma.shape != luma.shape:
         return False
     _, hot = cv2.threshold(cv2.absdiff(anchor_luma, luma), STILL_LEVELS, 255, cv2.THRESH_BINARY)
-    return cv2.countNonZero(hot) <= 2
+    return cv2.countNonZero(hot) <= STILL_MAX_PIXELS
 
 
 _LEVELS = np.arange(256, dtype=np.float64)
@@ -201,10 +202,19 @@ def noise_and_mad(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 
     The median is taken over all pixels, so it measures grain and compression noise even when part of the
     picture moves. The readers compute it once per frame (``DecodedFrame.delta``) for every analyzer."""
+    noise, mad, _hot = diff_stats(prev, cur)
+    return noise, mad
+
+
+def diff_stats(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float, int]:
+    """``noise_and_mad`` plus the number of pixels that changed by more than ``STILL_LEVELS`` (what
+    ``is_still`` counts), all from one difference image and its histogram."""
     diff = cv2.absdiff(prev, cur)
     hist = cv2.calcHist([diff], [0], None, [256], [0, 256]).ravel()
-    median = int(np.searchsorted(np.cumsum(hist), diff.size / 2.0))
-    return 1.4826 * median, float(np.dot(hist, _LEVELS) / max(1, diff.size))
+    cumulative = np.cumsum(hist)
+    median = int(np.searchsorted(cumulative, diff.size / 2.0))
+    hot = int(diff.size - cumulative[STILL_LEVELS])
+    return 1.4826 * median, float(np.dot(hist, _LEVELS) / max(1, diff.size)), hot
 
 
 def frame_delta(prev_luma: np.ndarray | None, luma: np.ndarray) -> tuple[float, float] | None:

@@ -32,6 +32,27 @@ def make_segmenter(cfg: BuildConfig, fps: float):
     return make_transnet_segmenter(cfg.shots, fps, ensemble=(method == "ensemble"))
 
 
+# the analysis-size frames every analyzer reads (io/frames.py): bump when their pixels change
+# 1.1: luma planes shrunk >=4x at an uneven ratio (1440x1080) point-sample to 2x the detail size, then 2x2 area
+DECODE_PASS = ("frames.analysis", "1.1")
+
+
+def analyzer_versions(cfg: BuildConfig) -> dict[str, str]:
+    """name → version of every analyzer a build with ``cfg`` runs (recorded in ``dataset.json``)."""
+    out = {DECODE_PASS[0]: DECODE_PASS[1], TimingAnalyzer.name: TimingAnalyzer.version,
+           ClipFingerprint.name: ClipFingerprint.version}
+    if cfg.shots.method == "classical":
+        out[ShotDetector.name] = ShotDetector.version
+    else:
+        from toonset.analyze.transnet import TransNetSegmenter  # no torch import at module level
+
+        out[f"shots.{cfg.shots.method}"] = TransNetSegmenter.version
+        out[ShotDetector.name] = ShotDetector.version  # the ensemble's classical half, and the fallback
+    if cfg.timing.sakuga_compat:
+        out[SakugaCompat.name] = SakugaCompat.version
+    return dict(sorted(out.items()))
+
+
 def source_id_for(sha256: str, path: str) -> str:
     """Stable id of a source: its content and where it was found (identical files at two paths stay two
     sources; exact duplicates are found by ``sha256`` and marked by dedup, never merged silently)."""
