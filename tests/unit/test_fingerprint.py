@@ -92,3 +92,49 @@ def test_union_find_groups():
     uf.union("a", "b")
     uf.union("d", "b")
     assert sorted(map(sorted, uf.groups())) == [["a", "b", "d"], ["c"], ["e"]]
+
+
+def test_keyframe_hashes_do_not_depend_on_consumer_order():
+    """The fingerprint skips thumbnails for frames the timing analyzer has ruled out; when it sees a frame
+    before the timing analyzer (no verdict yet for that frame) it makes every thumbnail and must hash the
+    same."""
+    import cv2
+    from tests.helpers import with_figure as figure
+
+    from toonset.analyze.base import ClipContext
+    from toonset.analyze.fingerprint import ClipFingerprint
+    from toonset.analyze.timing import TimingAnalyzer
+    from toonset.config import DecodeConfig
+    from toonset.io.frames import DecodedFrame, yuv_to_analysis
+
+    bg = scene(4)
+    frames = []
+    for i in range(36):  # a drawing on threes, slightly noisy so held frames are judged, not skipped
+        rgb = figure(bg, i // 3).astype(np.int16) + np.random.default_rng(i).integers(-2, 3, (96, 160, 3))
+        ycc = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
+        luma, chroma, detail = yuv_to_analysis(ycc[..., 0], ycc[..., 2], ycc[..., 1], 0,
+                                               DecodeConfig().analysis_width)
+        frame = DecodedFrame(i, i / 24, luma, chroma)
+        frame.detail = detail
+        frames.append(frame)
+
+    def run(timing_first: bool) -> tuple[dict, int]:
+        timing = TimingAnalyzer()
+        fp = ClipFingerprint(timing)
+        consumers = [timing, fp] if timing_first else [fp, timing]
+        ctx = ClipContext("s", "s-0000000", 0, 0, 0.0, 24.0)
+        for c in consumers:
+            c.start_clip(ctx)
+        for f in frames:
+            for c in consumers:
+                c.process(f)
+        thumbs = len(fp._thumbs)
+        fields = dict(timing.end_clip())  # the keyframes are decided here, before the fingerprint asks
+        fields.update(fp.end_clip())
+        return fields, thumbs
+
+    (late, all_thumbs), (early, some_thumbs) = run(False), run(True)
+    assert early["_keyframe_hashes"] == late["_keyframe_hashes"]
+    assert early["content_hash"] == late["content_hash"]
+    assert len(early["_keyframe_hashes"]) == early["num_keyframes"] >= 10
+    assert some_thumbs < all_thumbs == len(frames)  # held frames were skipped only with a verdict

@@ -138,9 +138,10 @@ def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class KeyframeSource(Protocol):
     """What tells the fingerprint which frames of the current clip are new drawings (the timing analyzer).
 
-    ``maybe_keyframe`` (optional) says, right after the source saw a frame, whether that frame can still
-    turn out to be a keyframe; frames that cannot get no thumbnail (the 32x32 area resize is the costly
-    part of fingerprinting)."""
+    ``maybe_keyframe`` (optional): (index, can it still turn out to be a keyframe?) of the frame the source
+    saw last. A frame it has already ruled out gets no thumbnail (the 32x32 area resize is the costly part
+    of fingerprinting); when the index is not this frame's (the source runs after the fingerprint), every
+    frame gets one."""
 
     @property
     def keyframe_indices(self) -> list[int]: ...
@@ -171,7 +172,7 @@ class ClipFingerprint:
         self._hash.update(np.asarray(luma.shape + chroma.shape, np.int32).tobytes())
         self._hash.update(luma)  # contiguous arrays hash through the buffer protocol, without a copy
         self._hash.update(chroma)
-        if not getattr(self.keyframes, "maybe_keyframe", True):
+        if getattr(self.keyframes, "maybe_keyframe", None) == (frame.index, False):
             return  # a frame the timing analyzer already ruled out as a new drawing needs no thumbnail
         if not frame.still or self._last is None:
             self._last = thumb32(luma)

@@ -148,7 +148,8 @@ class TimingAnalyzer:
         self.cfg = cfg or TimingConfig()
         self._noise: deque[float] = deque(maxlen=WEAVE_WINDOW)
         self._keys: list[int] = []
-        self.maybe_keyframe = True  # can the frame just processed still become a keyframe at ``end_clip``?
+        # (index, can it still become a keyframe at ``end_clip``?) of the frame processed last
+        self.maybe_keyframe: tuple[int, bool] = (-1, True)
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
@@ -194,17 +195,17 @@ class TimingAnalyzer:
             # the same picture again (a held drawing on a clean source): nothing new, nothing to recompute
             self._motion.append(0.0)
             self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0))
-            self.maybe_keyframe = False
+            self.maybe_keyframe = (frame.index, False)
             return
         cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma, frame.delta)
         if self._prev is None:
             self._first = (frame.index, frame.time)
-            self.maybe_keyframe = True
+            self.maybe_keyframe = (frame.index, True)
         else:
             changed, area, mag, moved, sx, sy = self._judge(self._prev, cur)
             self._motion.append(mag)
             self._obs.append((frame.index, frame.time, changed, area, moved, sx, sy))
-            self.maybe_keyframe = changed or moved  # see ``end_clip``: a keyframe changed or moved
+            self.maybe_keyframe = (frame.index, changed or moved)  # see ``end_clip``: keyframes changed or moved
         self._prev = cur
 
     @staticmethod
