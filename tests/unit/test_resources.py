@@ -54,3 +54,20 @@ def test_the_ray_executor_without_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(UsageError, match=r"toonset\[ray\]"):
         import_ray()
+
+
+def test_the_analyze_stage_gives_opencv_its_thread_share_and_gives_it_back():
+    import cv2
+
+    before = cv2.getNumThreads()
+    stage = AnalyzeStage(BuildConfig(), media=False, threads=1)
+    stage.setup()
+    try:
+        assert cv2.getNumThreads() == 1  # one worker per CPU: OpenCV must not spread small images over threads
+    finally:
+        stage.teardown()
+    assert cv2.getNumThreads() == before  # an inline build leaves the caller's process as it found it
+    auto = AnalyzeStage(BuildConfig(), media=False, threads=0)
+    auto.setup()
+    assert cv2.getNumThreads() == before  # no budget given: OpenCV's own default stays
+    auto.teardown()

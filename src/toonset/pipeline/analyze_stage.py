@@ -6,6 +6,8 @@ import hashlib
 from fractions import Fraction
 from typing import Any
 
+import cv2
+
 from toonset.analyze.base import ClipConsumer
 from toonset.analyze.compat import SakugaCompat
 from toonset.analyze.fingerprint import ClipFingerprint
@@ -68,6 +70,20 @@ class AnalyzeStage(Stage[SourceWork]):
         self.cfg = cfg
         self.media = media and cfg.media.enabled
         self.threads = threads
+        self._cv_threads: int | None = None
+
+    def setup(self) -> None:
+        # OpenCV's own thread pool: the worker's CPU share, like the decoder. Splitting a 320x180 blur over
+        # threads costs more in hand-offs than it saves, and with one worker per CPU those threads only
+        # steal time from the other workers (measured: −x% CPU for a whole build, docs/benchmarks.md)
+        if self.threads > 0:
+            self._cv_threads = cv2.getNumThreads()
+            cv2.setNumThreads(self.threads)
+
+    def teardown(self) -> None:
+        if self._cv_threads is not None:  # an inline build leaves the caller's process as it found it
+            cv2.setNumThreads(self._cv_threads)
+            self._cv_threads = None
 
     def process(self, work: SourceWork) -> SourceWork | None:
         cfg = self.cfg
