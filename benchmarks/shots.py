@@ -154,6 +154,9 @@ def main() -> None:
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     methods = list(METHODS) if args.methods == "all" else args.methods.split(",")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        ap.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     sets = {"real": real_clips(), "synthetic": synthetic_clips(args.synthetic, args.seed, cache)}
