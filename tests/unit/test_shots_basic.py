@@ -89,3 +89,40 @@ def test_search_radius_grows_for_low_frame_rates():
     pan = [pano[:, i * 22 : i * 22 + 160].copy() for i in range(30)]
     bounds = ShotDetector(fps=10.0).detect_all(_decoded(pan + _held_shot(40, 20, hold=2)))
     assert [(b.kind, b.end) for b in bounds] == [("cut", 30)]
+
+
+def test_a_run_of_quick_cuts_is_one_transition_and_latency_stays_bounded():
+    a, b = _held_shot(1, 30, hold=30), _held_shot(2, 30, hold=30)
+    quick = [f for seed in (11, 12, 13) for f in _held_shot(seed, 2, hold=2)]  # 2-frame pictures
+    det = ShotDetector()
+    bounds = det.detect_all(_decoded(a + quick + b))
+    # cuts at 30, 32, 34 and 36 would make 2-frame shots: it is one transition over those frames
+    assert [(x.start, x.end) for x in bounds] == [(30, 36)] and bounds[0].kind in ("fade", "dissolve")
+    pair = [f for seed in (11,) for f in _held_shot(seed, 2, hold=2)]
+    assert [(x.kind, x.start, x.end) for x in ShotDetector().detect_all(_decoded(a + pair + b))] == [
+        ("cut", 30, 30), ("cut", 32, 32)]  # two cuts stay a genuine 2-frame shot
+    strobe = [f for seed in range(20, 60) for f in _held_shot(seed, 2, hold=2)]  # 80 frames of quick cuts
+    det = ShotDetector()
+    for f in _decoded(a + strobe + b):
+        det.push(f)
+        assert det.final_upto >= f.index + 1 - det.latency  # a run never holds the stream back unboundedly
+    det.flush()
+    assert det.boundaries and all(x.start >= 28 and x.end <= 112 for x in det.boundaries)
+
+
+def test_synthetic_cuts_next_to_flash_frames_and_a_short_fade_into_a_boiling_shot(tmp_path):
+    """Seed 314: a cut between two shots of one palette with flash frames close by (a flash is no sign of a
+    dynamic shot), and a 6-frame white fade into a boiling background (not four 2-frame shots)."""
+    import json
+
+    from toonset.pipeline.single import analyze_video
+    from toonset.synth import SynthOptions, generate_set
+
+    generate_set(tmp_path, count=4, seed=314, options=SynthOptions())
+    for name in ("synth_0000", "synth_0003"):
+        truth = json.loads((tmp_path / f"{name}.json").read_text())["transitions"]
+        want = [(t["shot_start"], t["shot_start"]) if t["type"] == "cut" else (t["start_frame"], t["end_frame"])
+                for t in truth]
+        got = [(t["start_frame"], t["end_frame"]) for t in analyze_video(str(tmp_path / f"{name}.mp4"))["transitions"]]
+        assert len(got) == len(want), (name, got, want)
+        assert all(abs(g[0] - w[0]) <= 2 and abs(g[1] - w[1]) <= 2 for g, w in zip(got, want)), (name, got, want)

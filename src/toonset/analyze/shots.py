@@ -38,6 +38,9 @@ BLEND_STEPS = (1, 2, 3, 4, 6, 8)
 CONTEXT_FRAMES = 12
 RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
 RETURN_TRIES = 6
+RUN_GAP = 2  # cuts this close (in frames) in a run of three or more form one gradual transition
+RUN_KINDS = {"cuts-fade": "fade", "cuts-dissolve": "dissolve"}  # such a run while it waits to be emitted
+RUN_SPAN_MAX = 12  # frames: a run stops growing here (it holds frames back; see ``latency``)
 
 
 @dataclass
@@ -81,7 +84,7 @@ class ShotDetector:
     """Online classical detector. ``push`` frames, read ``boundaries`` up to ``final_upto``; ``flush`` at the end."""
 
     name = "shots.classical"
-    version = "1.1"
+    version = "1.2"  # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
         self.cfg = cfg or ShotsConfig()
@@ -92,7 +95,8 @@ class ShotDetector:
         self.blend_lookahead = max(BLEND_STEPS)
         # frames kept: enough past for the blend test and enough future for every lookahead
         self.keep = self.max_trans * 2 + self.cut_lookahead + max(BLEND_STEPS) + 4
-        self.latency = max(self.cut_lookahead, self.max_trans + self.blend_lookahead + 4) + 2
+        # (a run of quick cuts waits, at most RUN_SPAN_MAX + RUN_GAP frames longer, to become one transition)
+        self.latency = max(self.cut_lookahead, self.max_trans + self.blend_lookahead + 4) + 2 + RUN_SPAN_MAX + RUN_GAP
         self._win: dict[int, _Frame] = {}
         self._order: deque[int] = deque()
         self.n = 0  # frames pushed
@@ -300,14 +304,22 @@ class ShotDetector:
         if self._continues_recent(t):
             return
         if s < thr:
-            # borderline: a dynamic shot has changes this large right after, a cut does not
+            # borderline: a dynamic shot has changes this large right after (or before), a cut does not.
+            # Steps into or out of an impact/flash frame say nothing about how the drawings move
             for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
-                if self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j, above=s - 0.12) > s - 0.12:
+                if (self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j, above=s - 0.12) > s - 0.12
+                        and not self._flash_step(j, t)):
                     return
             for j in range(max(1, t - CONTEXT_FRAMES), t):
-                if self.strength.get(j, 0.0) > s - 0.12 and self.mad[j] > 0.6 * self.mad[t]:
+                if (self.strength.get(j, 0.0) > s - 0.12 and self.mad[j] > 0.6 * self.mad[t]
+                        and not self._flash_step(j, t - 1)):
                     return
         self._add_cut(Boundary("cut", t, t, s))
+
+    def _flash_step(self, j: int, ref: int) -> bool:
+        """Is the change from frame j-1 to frame j the step into or out of an impact/flash frame (judged
+        against ``ref``, a normal frame of the same shot)?"""
+        return any(i in self._win and i != ref and self._flash_like(i, ref) for i in (j - 1, j))
 
     def _add_cut(self, b: Boundary) -> None:
         if self._cuts and b.end - self._cuts[-1].end < 1:
@@ -353,13 +365,9 @@ class ShotDetector:
         if len(frames) < 3:
             return
         a, b = frames[0], frames[-1] + 1
-        flat = max(8.0, 2.5 * self._noise_level(a))  # grain keeps a black frame from being flat
+        uniform = self._uniform_test(a)
 
-        def uniform(i: int) -> bool:  # a black, white or single-colour frame (what fades go through)
-            f = self._win.get(i)
-            return f is not None and (f.std < flat or (f.std < 20 and (f.mean < 40 or f.mean > 215)))
-
-        kind = "fade" if any(uniform(i) for i in range(max(0, a - 1), min(self.n, b + 1))) else "dissolve"
+        kind = self._gradual_kind(a, b)
         if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
             prev = self._grads[-1]
             between = range(prev.end, a)
@@ -367,6 +375,47 @@ class ShotDetector:
                 prev.end = b  # fade-out, uniform hold, fade-in: one transition
                 return
         self._grads.append(Boundary(kind, a, b, 1.0))
+
+    def _uniform_test(self, a: int):
+        flat = max(8.0, 2.5 * self._noise_level(a))  # grain keeps a black frame from being flat
+
+        def uniform(i: int) -> bool:  # a black, white or single-colour frame (what fades go through)
+            f = self._win.get(i)
+            return f is not None and (f.std < flat or (f.std < 20 and (f.mean < 40 or f.mean > 215)))
+
+        return uniform
+
+    def _gradual_kind(self, a: int, b: int) -> str:
+        """fade when a frame in or next to [a, b) is uniform (black, white, one colour), else dissolve."""
+        uniform = self._uniform_test(a)
+        return "fade" if any(uniform(i) for i in range(max(0, a - 1), min(self.n, b + 1))) else "dissolve"
+
+    def _cut_run(self) -> list[Boundary]:
+        """The pending cuts at the end of ``_cuts`` that follow each other within ``RUN_GAP`` frames."""
+        run: list[Boundary] = []
+        for b in reversed(self._cuts):
+            if b.kind in RUN_KINDS or (run and run[0].end - b.end > RUN_GAP):
+                break
+            run.insert(0, b)
+        return run
+
+    def _merge_runs(self, final: bool) -> int | None:
+        """Three or more cuts at most ``RUN_GAP`` frames apart are not 1-2-frame shots: they are a transition
+        the blend test could not model (a short fade into a boiling or moving shot, a stepped wipe). Replace
+        a finished run by one gradual boundary over its frames. Returns the first frame of a run that may
+        still grow (nothing from there on is final), or None."""
+        run = self._cut_run()
+        if not run:
+            return None
+        span_left = run[-1].end - run[0].start < RUN_SPAN_MAX  # latency stays bounded
+        if not final and span_left and run[-1].end > self._cut_pos - 1 - RUN_GAP:
+            return run[0].start  # a later cut can still join it
+        if len(run) >= 3:
+            del self._cuts[-len(run):]
+            # stays with the cuts until emitted: a fade the blend test found over the same frames wins
+            a, b = run[0].start, run[-1].end
+            self._cuts.append(Boundary(f"cuts-{self._gradual_kind(a, b)}", a, b, max(c.strength for c in run)))
+        return None
 
     def _advance(self, final: bool) -> None:
         limit = self.n if final else self.n - self.cut_lookahead
@@ -388,10 +437,13 @@ class ShotDetector:
         self._emit(final)
 
     def _emit(self, final: bool) -> None:
+        growing = self._merge_runs(final)
         # gradual transitions are final once no blend frame can still join them …
         horizon = self.n if final else min(self._cut_pos, self._blend_pos - self.max_trans - 3)
         if self._open_grad:
             horizon = min(horizon, self._open_grad[0] - 1)
+        if growing is not None:
+            horizon = min(horizon, growing - 1)  # a run of cuts that may still become a transition
         ready: list[Boundary] = []
         while self._grads and self._grads[0].end <= horizon:
             ready.append(self._grads.pop(0))
@@ -400,11 +452,17 @@ class ShotDetector:
             horizon = min(horizon, self._grads[0].start - 3)
         while self._cuts and self._cuts[0].end <= horizon:
             ready.append(self._cuts.pop(0))
+        if self._cuts:  # a merged run not emitted yet: its frames are not final either
+            horizon = min(horizon, self._cuts[0].start)
         ready.sort(key=lambda b: (b.start, b.end))
-        grads = [b for b in ready if b.kind != "cut"] + [b for b in self.boundaries if b.kind != "cut"][-2:]
+        grads = [b for b in ready if b.kind != "cut" and b.kind not in RUN_KINDS]
+        grads += [b for b in self.boundaries if b.kind != "cut"][-2:]
         for b in ready:
-            if b.kind == "cut" and any(g.start - 2 <= b.end <= g.end + 2 for g in grads):
+            cutlike = b.kind == "cut" or b.kind in RUN_KINDS
+            if cutlike and any(g.start - 2 <= b.end and b.start <= g.end + 2 for g in grads):
                 continue  # a cut inside (or at the edge of) a gradual transition is that transition
+            if b.kind in RUN_KINDS:
+                b = Boundary(RUN_KINDS[b.kind], b.start, b.end, b.strength)
             self._append(b)
         self.final_upto = max(self.final_upto, min(horizon, self.n))
 
