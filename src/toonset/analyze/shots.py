@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -376,7 +377,8 @@ class ShotDetector:
                 return
         self._grads.append(Boundary(kind, a, b, 1.0))
 
-    def _uniform_test(self, a: int):
+    def _uniform_test(self, a: int) -> Callable[[int], bool]:
+        """A test for black, white or single-colour frames (what fades pass through) near frame a."""
         flat = max(8.0, 2.5 * self._noise_level(a))  # grain keeps a black frame from being flat
 
         def uniform(i: int) -> bool:  # a black, white or single-colour frame (what fades go through)
