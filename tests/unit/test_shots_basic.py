@@ -98,7 +98,7 @@ def test_a_run_of_quick_cuts_is_one_transition_and_latency_stays_bounded():
     bounds = det.detect_all(_decoded(a + quick + b))
     # cuts at 30, 32, 34 and 36 would make 2-frame shots: it is one transition over those frames
     assert [(x.start, x.end) for x in bounds] == [(30, 36)] and bounds[0].kind in ("fade", "dissolve")
-    pair = [f for seed in (11,) for f in _held_shot(seed, 2, hold=2)]
+    pair = _held_shot(11, 2, hold=2)
     assert [(x.kind, x.start, x.end) for x in ShotDetector().detect_all(_decoded(a + pair + b))] == [
         ("cut", 30, 30), ("cut", 32, 32)]  # two cuts stay a genuine 2-frame shot
     strobe = [f for seed in range(20, 60) for f in _held_shot(seed, 2, hold=2)]  # 80 frames of quick cuts

@@ -366,12 +366,11 @@ class ShotDetector:
         if len(frames) < 3:
             return
         a, b = frames[0], frames[-1] + 1
-        uniform = self._uniform_test(a)
-
         kind = self._gradual_kind(a, b)
         if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
             prev = self._grads[-1]
             between = range(prev.end, a)
+            uniform = self._uniform_test(a)
             if len(between) <= 2 * self.max_trans and all(uniform(i) for i in between):
                 prev.end = b  # fade-out, uniform hold, fade-in: one transition
                 return
@@ -381,7 +380,7 @@ class ShotDetector:
         """A test for black, white or single-colour frames (what fades pass through) near frame a."""
         flat = max(8.0, 2.5 * self._noise_level(a))  # grain keeps a black frame from being flat
 
-        def uniform(i: int) -> bool:  # a black, white or single-colour frame (what fades go through)
+        def uniform(i: int) -> bool:
             f = self._win.get(i)
             return f is not None and (f.std < flat or (f.std < 20 and (f.mean < 40 or f.mean > 215)))
 
