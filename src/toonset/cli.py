@@ -34,6 +34,10 @@ def _load_config(args: argparse.Namespace):
 
 # ----------------------------------------------------------------------------- build
 def cmd_build(args: argparse.Namespace) -> int:
+    if getattr(args, "executor", "local") == "local":
+        from toonset.executors.processes import prestart_workers
+
+        prestart_workers()  # the fork server imports the worker modules while this process imports its own
     from tqdm import tqdm
 
     from toonset.run import build_dataset

@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from toonset.executors.processes import worker_context
 from toonset.executors.retry import RetryLedger
 from toonset.executors.tasks import Task, run_task
 from toonset.pipeline.build import PipelineSpec
@@ -109,7 +110,7 @@ class LocalExecutor:
         self.workers = max(1, workers)
         self.retries = max(0, retries)
         self.timeout = source_timeout_s
-        self.ctx = mp.get_context("spawn")
+        self.ctx = worker_context()
         self._next_wid = 0
 
     def _start(self, out: Path) -> _Worker:
