@@ -1,8 +1,11 @@
 """Clip fingerprints from the one decode pass: an exact decoded-content hash and per-drawing pHashes.
 
-* ``content_hash`` — BLAKE2b-128 over the analysis luma and chroma of every frame of the clip (and their
+* ``content_hash`` — XXH3-128 over the analysis luma and chroma of every frame of the clip (and their
   sizes). Two clips get the same hash exactly when they decode to the same pictures at analysis size: a
-  re-mux, a re-upload of the same file, or the same shot cut from two copies of one file.
+  re-mux, a re-upload of the same file, or the same shot cut from two copies of one file. XXH3 is not a
+  cryptographic hash (nobody can be stopped from crafting a collision on purpose), but it is 128 bits
+  wide and ~60x faster than BLAKE2b here (1.4 against 81 µs for a frame's 76 KB): a cryptographic hash
+  of every frame cost ~4% of a whole build.
 * ``phash`` — the classic 64-bit DCT perceptual hash (32x32 luma, the 8x8 lowest frequencies, one bit
   per coefficient above their median) of each keyframe (new drawing) of the clip. Keyframes, not frames,
   make a fingerprint that does not depend on frame rate or holds: the same drawings at 24 fps and at
@@ -18,12 +21,12 @@ hashes do not depend on the source resolution.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import xxhash
 
 from toonset.analyze.base import ClipContext
 from toonset.io.frames import DecodedFrame
@@ -155,14 +158,14 @@ class ClipFingerprint:
     ``keyframes`` (the timing analyzer of the same pass), so the drawings are decided in one place."""
 
     name = "fingerprint.phash"
-    version = "1.0"
+    version = "1.1"  # 1.1: content_hash is XXH3-128 (was BLAKE2b-128)
     needs_pixels = False
 
     def __init__(self, keyframes: KeyframeSource) -> None:
         self.keyframes = keyframes
 
     def start_clip(self, clip: ClipContext) -> None:
-        self._hash = hashlib.blake2b(digest_size=16)
+        self._hash = xxhash.xxh3_128()
         self._thumbs: dict[int, np.ndarray] = {}
         self._last: np.ndarray | None = None
 
