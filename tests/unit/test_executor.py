@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from tests.faulty import faulty_case, faulty_outcome
 
 from toonset.executors.local import LocalExecutor
 
 
-def test_crash_hang_and_flaky_workers(tmp_path):
+@pytest.mark.parametrize("method", ["default", "spawn"])
+def test_crash_hang_and_flaky_workers(tmp_path, monkeypatch, method):
+    if method != "default":  # the default forks workers from a fork server; spawn is the portable fallback
+        monkeypatch.setenv("TOONSET_START_METHOD", method)
     cfg, out, tasks, spec = faulty_case(tmp_path)
     t0 = time.monotonic()
     LocalExecutor(spec, workers=2, retries=2, source_timeout_s=4).run(tasks, out)
@@ -35,3 +39,22 @@ def test_tasks_run_largest_first_without_opening_anything(tmp_path):
     assert [input_bytes(t) for t in tasks] == [10, 1000, 0, 110]
     assert [t.index for t in largest_first(tasks)] == [1, 3, 0, 2]
     assert [t.index for t in tasks] == [0, 1, 2, 3]  # the plan itself is untouched
+
+
+def test_start_method_choice(monkeypatch):
+    import multiprocessing as mp
+
+    from toonset.errors import UsageError
+    from toonset.executors.processes import WORKER_MODULES, start_method, worker_context
+
+    monkeypatch.delenv("TOONSET_START_METHOD", raising=False)
+    expected = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    assert start_method() == expected
+    assert worker_context().get_start_method() == expected
+    monkeypatch.setenv("TOONSET_START_METHOD", "Spawn")
+    assert start_method() == "spawn"
+    monkeypatch.setenv("TOONSET_START_METHOD", "teleport")
+    with pytest.raises(UsageError, match="teleport"):
+        start_method()
+    for name in WORKER_MODULES:  # what the fork server preloads must exist
+        __import__(name)

@@ -10,11 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from toonset.store.atomic import atomic_write_text
 from toonset.store.schema import SCHEMA_VERSION, TABLES
-from toonset.store.tables import concat, read_table, write_table
+from toonset.store.tables import concat, read_file, read_table, write_table
 
 TASKS_DIR = "_tasks"
 
@@ -28,7 +27,7 @@ def finalize(out: str | Path, config: dict[str, Any], extra: dict[str, Any] | No
     done = {p.name for p in parts if (out / TASKS_DIR / f"{p.name}.done").exists()}
     tables: dict[str, pa.Table] = {}
     for name in TABLES:
-        pieces = [pq.read_table(p / f"{name}.parquet") for p in parts if p.name in done
+        pieces = [read_file(p / f"{name}.parquet") for p in parts if p.name in done
                   and (p / f"{name}.parquet").exists()]
         tables[name] = concat(name, pieces)
         write_table(out / f"{name}.parquet", tables[name])

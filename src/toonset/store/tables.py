@@ -55,7 +55,17 @@ def write_rows(path: str | os.PathLike, name: str, rows: list[dict[str, Any]]) -
 def read_table(path: str | os.PathLike, name: str | None = None) -> pa.Table:
     if not os.path.exists(path) and name is not None:
         return TABLES[name].empty_table()
-    return pq.read_table(path)
+    return read_file(path)
+
+
+def read_file(path: str | os.PathLike) -> pa.Table:
+    """One Parquet file, whole: ``ParquetFile.read`` skips the dataset machinery of ``pq.read_table``
+    (~0.7 against 1–4 ms for a task's small part; a build merges five parts per task)."""
+    f = pq.ParquetFile(path)
+    try:
+        return f.read()
+    finally:
+        f.close()
 
 
 def sort_table(name: str, table: pa.Table) -> pa.Table:
