@@ -58,3 +58,35 @@ def test_start_method_choice(monkeypatch):
         start_method()
     for name in WORKER_MODULES:  # what the fork server preloads must exist
         __import__(name)
+
+
+def test_killed_build_leaves_no_fork_server_folder(tmp_path):
+    """``kill -9`` of the coordinating process: the fork server exits and removes its socket folder (Python
+    leaves that to the parent's normal exit, which a killed build never reaches)."""
+    import signal
+
+    from tests.helpers import scene, with_figure, write_video
+    from tests.killing import start_build
+
+    from toonset.executors.processes import start_method
+
+    if start_method() != "forkserver":
+        pytest.skip("workers are not forked from a fork server on this platform")
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        write_video(src / f"v{i}.mp4", [with_figure(scene(i, 320, 192), k // 2) for k in range(240)])
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = start_build(src, tmp_path / "ds", "--workers", "2", env={**os.environ, "TMPDIR": str(temp)})
+    deadline = time.monotonic() + 30
+    while not list(temp.glob("pymp-*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert list(temp.glob("pymp-*")), "the fork server's socket folder never appeared"
+    time.sleep(0.5)  # workers running
+    os.kill(proc.pid, signal.SIGKILL)  # the coordinating process only, not its group
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while list(temp.glob("pymp-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(temp.glob("pymp-*"))

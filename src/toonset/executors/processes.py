@@ -19,8 +19,9 @@ from multiprocessing.context import BaseContext
 
 from toonset.errors import UsageError
 
-# what every worker imports; the fork server imports it once
-WORKER_MODULES = ["toonset.executors.local", "toonset.pipeline.analyze_stage"]
+# what every worker imports; the fork server imports it once (the first one tidies up after the fork server)
+WORKER_MODULES = ["toonset.executors.forkserver_cleanup", "toonset.executors.local",
+                  "toonset.pipeline.analyze_stage"]
 
 
 def start_method() -> str:
