@@ -24,11 +24,15 @@ TABLES = ("sources", "clips", "keyframes", "errors", "filtered")
 
 
 def start_build(inputs: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``toonset build`` in its own session (so the CLI and its local workers die together)."""
+    """``toonset build`` in its own session (so the CLI and its local workers die together). Its temp
+    directory is beside ``out``: a SIGKILL of the whole group also kills the fork server before it can
+    remove its socket folder, and that is the test's mess to keep, not the machine's."""
+    temp = out.parent / "tmp"
+    temp.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", "toonset", "build", str(inputs), "-o", str(out), "-q", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "TMPDIR": str(temp), **(env or {})},
     )
 
 
