@@ -8,6 +8,9 @@
 * PySceneDetect: ``detect(path, AdaptiveDetector())``, which only finds shots.
 * workers: ``build --no-media`` with 1 and with 2 workers, one decoder thread each, on the same files.
 
+Everything runs in this process, so nobody pays for imports; toonset's workers fork from the fork server
+the first build starts (later builds reuse it, as any Python caller's would).
+
 Sets: every real clip in ``../shared/realdata`` (Sakugabooru cuts, TV anime, the Sakuga-42M demo, the
 eight Popeye film/DVD excerpts, a CG control) and synthetic cartoons at ``--size``.
 
