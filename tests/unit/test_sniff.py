@@ -89,3 +89,4 @@ def test_frame_folder_cost_counts_images(tmp_path):
     assert cost > 0
     (folder / "0010.png").write_bytes(b"x" * 100)
     assert source_cost(SourceRef(str(folder), "frames", 24.0)) > cost
+    assert source_cost(SourceRef(str(folder), "frames", 24.0), sniff=False) == 0.0  # budget spent: not listed

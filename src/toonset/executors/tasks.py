@@ -89,13 +89,16 @@ SNIFF_BUDGET_S = 2.0  # header reading for a whole plan: beyond it, files are es
 
 def source_cost(ref: SourceRef, sniff: bool = True) -> float:
     """The expected cost of one source (CPU-seconds): from its container header when ``sniff`` and the
-    format is one ``sniff_header`` reads, else from its size. Opens regular files only (a named pipe would
-    block) and never hands a file to FFmpeg: a broken file cannot harm the coordinating process."""
+    format is one ``sniff_header`` reads, else from its size (a frame folder: from its images, 0 without
+    ``sniff``). Opens regular files only (a named pipe would block) and never hands a file to FFmpeg: a
+    broken file cannot harm the coordinating process."""
     try:
         st = os.stat(ref.path)
     except (OSError, ValueError):
         return 0.0
     if ref.kind == "frames" and stat.S_ISDIR(st.st_mode):
+        if not sniff:  # the budget is spent: listing many large folders would cost as much as reading headers
+            return 0.0
         try:
             sizes = [e.stat().st_size for e in os.scandir(ref.path) if e.is_file(follow_symlinks=False)]
         except OSError:
