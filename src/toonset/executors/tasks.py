@@ -61,20 +61,6 @@ def ref_from_json(d: dict[str, Any]) -> SourceRef:
     return SourceRef(d["path"], d.get("kind", "file"), d.get("fps"), d.get("provenance") or {})
 
 
-def input_bytes(task: Task) -> int:
-    """Bytes of a task's input files (frame folders and unreadable paths count 0; never opens anything, so
-    a named pipe cannot block)."""
-    total = 0
-    for ref in task.refs:
-        try:
-            st = os.stat(ref.path)
-        except (OSError, ValueError):
-            continue
-        if stat.S_ISREG(st.st_mode):
-            total += st.st_size
-    return total
-
-
 # A source's expected cost in CPU-seconds of one worker: per decoded frame, per decoded pixel and per byte of
 # compressed input (entropy decoding). Fitted on the 17 real benchmark files (SD to 1080p, h264/hevc/vp8,
 # clean and grainy); only the order of tasks depends on it, never a result.
