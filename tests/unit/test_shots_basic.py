@@ -47,6 +47,27 @@ def test_flash_frames_do_not_split_but_a_short_real_shot_does():
     assert ends == [20, 22]
 
 
+
+def test_a_leap_at_the_camera_over_the_same_background_is_no_short_shot():
+    """A figure fills half the frame for one frame, then stays big: the picture two frames on looks like the
+    one before the leap *and* like the frame just before it, so nothing came back from another scene."""
+    import cv2
+
+    bg = scene(4, 320, 192)
+
+    def figure(cx: int, cy: int, r: int) -> np.ndarray:
+        img = bg.copy()
+        cv2.ellipse(img, (cx, cy), (int(r * 1.6), r), 0, 0, 360, (40, 20, 50), -1)
+        cv2.ellipse(img, (cx, cy), (int(r * 1.6), r), 0, 0, 360, (0, 0, 0), 3)
+        cv2.circle(img, (cx + r // 2, cy - r // 3), max(3, r // 6), (250, 250, 250), -1)
+        return img
+
+    frames = [figure(100 + 2 * i, 120, 14) for i in range(24)] + [figure(170, 96, 70)]
+    frames += [figure(200 + 2 * i, 100, 40) for i in range(24)]
+    det = ShotDetector()
+    assert det.detect_all(_decoded(frames)) == []
+    assert det.strength[24] >= 0.6  # the leap itself was a cut candidate (it used to become a 2-frame shot)
+
 def test_fade_and_dissolve_are_gradual_transitions():
     a, b = _held_shot(1, 30, hold=30), _held_shot(5, 30, hold=30)
     black = np.zeros_like(a[0])

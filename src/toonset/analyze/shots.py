@@ -15,7 +15,7 @@ Method (see ``docs/shots.md``):
    it are as large (a fast, dynamic shot), so the first new drawing after a long hold does not split.
 4. **Flashes** — when the frame up to ``max_flash_frames`` later is the same scene as the frame before,
    the frames between are impact/flash frames and do not split, unless they are a normal-looking other
-   scene (then they are a genuine short shot: two cuts).
+   scene (then they are a genuine short shot: two cuts, the second one a real change out of it).
 5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
    scenes, form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
 """
@@ -85,7 +85,9 @@ class ShotDetector:
     """Online classical detector. ``push`` frames, read ``boundaries`` up to ``final_upto``; ``flush`` at the end."""
 
     name = "shots.classical"
-    version = "1.2"  # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
+    # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
+    # 1.3: a short shot needs a second cut out of it (a leap at the camera is no 2-frame shot)
+    version = "1.3"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
         self.cfg = cfg or ShotsConfig()
@@ -296,6 +298,11 @@ class ShotDetector:
             if self._strength(t - 1, t + k, below=0.45) < 0.45:
                 if all(self._flash_like(t + j, t - 1) for j in range(k)):
                     self._cut_pos = t + k  # impact/flash frames inside one shot; resume after them
+                    return
+                if self._strength(t + k - 1, t + k, above=0.45) <= 0.45:
+                    # frame t+k looks like the frame before the candidate *and* like the one just before
+                    # it: nothing came back, the picture never left its scene (a character leaping at the
+                    # camera over the same background). An insert needs a second cut out of it
                     return
                 # a normal-looking picture of another scene for k frames: a genuine short shot
                 self._add_cut(Boundary("cut", t, t, s))
