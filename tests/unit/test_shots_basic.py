@@ -82,6 +82,22 @@ def test_fade_and_dissolve_are_gradual_transitions():
     assert 28 <= bounds[0].start <= 32 and 37 <= bounds[0].end <= 41
 
 
+
+def test_light_fog_crossing_a_held_shot_is_no_dissolve():
+    """Smooth change looks like a mix of the frames around it; a dissolve also needs another scene after it.
+    Here the textured picture before and after the fog bank is the same."""
+    rng = np.random.default_rng(4)
+    bg = np.full((96, 160, 3), 90, np.uint8)
+    for _ in range(120):
+        x, y = int(rng.integers(0, 150)), int(rng.integers(0, 90))
+        bg[y : y + int(rng.integers(4, 14)), x : x + int(rng.integers(4, 18))] = rng.integers(0, 255, 3)
+    xx = np.arange(160, dtype=np.float32)[None, :, None]
+    frames = []
+    for i in range(30):
+        fog = 0.4 * np.exp(-((xx - (-50 + i * 260 / 30)) ** 2) / (2 * 30.0**2))
+        frames.append(np.clip(bg * (1 - fog) + 235 * fog, 0, 255).astype(np.uint8))
+    assert ShotDetector().detect_all(_decoded(frames)) == []
+
 def test_online_boundaries_are_final_and_latency_bounded():
     frames = _decoded(_held_shot(1, 30) + _held_shot(2, 60))
     det = ShotDetector(ShotsConfig())

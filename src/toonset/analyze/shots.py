@@ -17,7 +17,7 @@ Method (see ``docs/shots.md``):
    the frames between are impact/flash frames and do not split, unless they are a normal-looking other
    scene (then they are a genuine short shot: two cuts, the second one a real change out of it).
 5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
-   scenes, form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
+   scenes (checked again on the frames around the whole run), form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class ShotDetector:
 
     name = "shots.classical"
     # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
-    # 1.3: a short shot needs a second cut out of it (a leap at the camera is no 2-frame shot)
+    # 1.3: a short shot needs a second cut out of it (a leap at the camera is no 2-frame shot); a dissolve
+    #      needs another scene after it (fog drifting over one shot is none)
     version = "1.3"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
@@ -374,6 +375,9 @@ class ShotDetector:
             return
         a, b = frames[0], frames[-1] + 1
         kind = self._gradual_kind(a, b)
+        if (kind == "dissolve" and (a - 1) in self._win and b in self._win
+                and self._strength(a - 1, b, below=0.45) < 0.45):
+            return  # one scene on both sides: fog, smoke or light drifting over a shot, not a dissolve
         if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
             prev = self._grads[-1]
             between = range(prev.end, a)
