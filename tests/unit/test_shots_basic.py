@@ -68,6 +68,36 @@ def test_a_leap_at_the_camera_over_the_same_background_is_no_short_shot():
     assert det.detect_all(_decoded(frames)) == []
     assert det.strength[24] >= 0.6  # the leap itself was a cut candidate (it used to become a 2-frame shot)
 
+
+def test_a_burst_that_covers_the_shot_and_clears_is_no_cut_but_an_insert_is():
+    """An effect longer than a flash (a spark burst over the whole picture, shrinking over 6-10 frames) leaves
+    the same shot behind it: no cut. Another scene for as long, left by a cut back, is a short shot."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    bg = np.full((96, 160, 3), 90, np.uint8)
+    for _ in range(120):
+        x, y = int(rng.integers(0, 150)), int(rng.integers(0, 90))
+        bg[y : y + int(rng.integers(4, 14)), x : x + int(rng.integers(4, 18))] = rng.integers(0, 255, 3)
+
+    def burst(size: float) -> np.ndarray:
+        r, img = np.random.default_rng(0), bg.copy()
+        for _ in range(40):
+            a, length = r.uniform(0, 2 * np.pi), size * r.uniform(0.5, 1.0)
+            end = (int(80 + length * np.cos(a)), int(48 + length * np.sin(a)))
+            cv2.line(img, (80, 48), end, tuple(int(c) for c in r.integers(150, 256, 3)), int(r.integers(3, 9)))
+        cv2.circle(img, (80, 48), int(size * 0.4), (255, 250, 200), -1)
+        return img
+
+    for n in (6, 10):
+        frames = [bg] * 20 + [burst(120 * (1 - i / n)) for i in range(n)] + [bg] * 20
+        det = ShotDetector()
+        assert det.detect_all(_decoded(frames)) == [], n
+        assert det.strength[20] >= 0.75  # the onset alone looks like a cut
+        other = [cv2.resize(f, (160, 96)) for f in _held_shot(9, n, hold=2)]
+        ends = [b.end for b in ShotDetector().detect_all(_decoded([bg] * 20 + other + [bg] * 20))]
+        assert ends == [20, 20 + n], n
+
 def test_fade_and_dissolve_are_gradual_transitions():
     a, b = _held_shot(1, 30, hold=30), _held_shot(5, 30, hold=30)
     black = np.zeros_like(a[0])

@@ -39,6 +39,7 @@ BLEND_STEPS = (1, 2, 3, 4, 6, 8)
 CONTEXT_FRAMES = 12
 RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
 RETURN_TRIES = 6
+EFFECT_FRAMES = 12  # frames ahead in which a covered picture may clear again (within the cut lookahead)
 RUN_GAP = 2  # cuts this close (in frames) in a run of three or more form one gradual transition
 RUN_KINDS = {"cuts-fade": "fade", "cuts-dissolve": "dissolve"}  # such a run while it waits to be emitted
 RUN_SPAN_MAX = 12  # frames: a run stops growing here (it holds frames back; see ``latency``)
@@ -87,7 +88,8 @@ class ShotDetector:
     name = "shots.classical"
     # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
     # 1.3: a short shot needs a second cut out of it (a leap at the camera is no 2-frame shot); a dissolve
-    #      needs another scene after it (fog drifting over one shot is none)
+    #      needs another scene after it (fog drifting over one shot is none); an effect that covers the shot
+    #      and clears within 12 frames, with no cut-like step, is no cut
     version = "1.3"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
@@ -310,7 +312,7 @@ class ShotDetector:
                 self._add_cut(Boundary("cut", t + k, t + k, s))
                 self._cut_pos = t + k
                 return
-        if self._continues_recent(t):
+        if self._continues_recent(t) or self._clears_back(t, thr - 0.15):
             return
         if s < thr:
             # borderline: a dynamic shot has changes this large right after (or before), a cut does not.
@@ -324,6 +326,17 @@ class ShotDetector:
                         and not self._flash_step(j, t - 1)):
                     return
         self._add_cut(Boundary("cut", t, t, s))
+
+    def _clears_back(self, t: int, step_max: float) -> bool:
+        """Does the picture before candidate t come back within ``EFFECT_FRAMES`` frames with no cut-like step
+        (strength > ``step_max``) on the way? Then an effect covered the shot and cleared (sparks, smoke, a
+        burst longer than a flash); another scene would have to be left by a second cut."""
+        for j in range(t + 1, min(self.n, t + 1 + EFFECT_FRAMES)):
+            if self._strength(j - 1, j, above=step_max) > step_max:
+                return False
+            if self._strength(t - 1, j, below=0.4) < 0.4:
+                return True
+        return False
 
     def _flash_step(self, j: int, ref: int) -> bool:
         """Is the change from frame j-1 to frame j the step into or out of an impact/flash frame (judged
