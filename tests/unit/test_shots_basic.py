@@ -98,6 +98,20 @@ def test_a_burst_that_covers_the_shot_and_clears_is_no_cut_but_an_insert_is():
         ends = [b.end for b in ShotDetector().detect_all(_decoded([bg] * 20 + other + [bg] * 20))]
         assert ends == [20, 20 + n], n
 
+
+def test_a_dip_to_black_between_cuts_is_a_transition_not_a_black_shot():
+    a, b = _held_shot(1, 30, hold=3), _held_shot(2, 30, hold=3)
+    for n in (2, 4, 8):
+        black = [np.zeros_like(a[0])] * n
+        bounds = ShotDetector().detect_all(_decoded(a + black + b))
+        assert [(x.kind, x.start, x.end) for x in bounds] == [("fade", 30, 30 + n)], n
+        assert shots_from_boundaries(bounds, 60 + n) == [(0, 30, "start", "fade"), (30 + n, 60 + n, "fade", "end")]
+        # the same picture after the black: still no black shot
+        again = ShotDetector().detect_all(_decoded(a + black + _held_shot(1, 30, hold=3)))
+        assert [(x.kind, x.start, x.end) for x in again] in ([("fade", 30, 30 + n)], []), n
+    white = [np.full_like(a[0], 255)] * 2
+    assert ShotDetector().detect_all(_decoded(a + white + a)) == []  # a flash inside one shot
+
 def test_fade_and_dissolve_are_gradual_transitions():
     a, b = _held_shot(1, 30, hold=30), _held_shot(5, 30, hold=30)
     black = np.zeros_like(a[0])

@@ -18,6 +18,7 @@ Method (see ``docs/shots.md``):
    scene (then they are a genuine short shot: two cuts, the second one a real change out of it).
 5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
    scenes (checked again on the frames around the whole run), form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
+6. **Dips to black** — a cut into at most 12 uniform frames and a cut out of them are one fade.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BLEND_STEPS = (1, 2, 3, 4, 6, 8)
 CONTEXT_FRAMES = 12
 RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
 RETURN_TRIES = 6
+DIP_FRAMES = 12  # at most this many uniform frames between two cuts are a dip to black, not a shot
 EFFECT_FRAMES = 12  # frames ahead in which a covered picture may clear again (within the cut lookahead)
 RUN_GAP = 2  # cuts this close (in frames) in a run of three or more form one gradual transition
 RUN_KINDS = {"cuts-fade": "fade", "cuts-dissolve": "dissolve"}  # such a run while it waits to be emitted
@@ -89,7 +91,8 @@ class ShotDetector:
     # 1.2: flash steps are no context evidence; runs of quick cuts become one transition
     # 1.3: a short shot needs a second cut out of it (a leap at the camera is no 2-frame shot); a dissolve
     #      needs another scene after it (fog drifting over one shot is none); an effect that covers the shot
-    #      and clears within 12 frames, with no cut-like step, is no cut
+    #      and clears within 12 frames, with no cut-like step, is no cut; a dip to black between two cuts is a
+    #      fade, not a black shot
     version = "1.3"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
@@ -314,6 +317,13 @@ class ShotDetector:
                 return
         if self._continues_recent(t) or self._clears_back(t, thr - 0.15):
             return
+        dip = self._dip_end(t, thr - 0.15)
+        if dip is not None:
+            # a cut into black (white, one colour) and a cut out of it: the uniform frames are a transition
+            # between the pictures (a "dip to black"), not a shot of their own
+            self._add_cut(Boundary("cuts-fade", t, dip, s))
+            self._cut_pos = dip
+            return
         if s < thr:
             # borderline: a dynamic shot has changes this large right after (or before), a cut does not.
             # Steps into or out of an impact/flash frame say nothing about how the drawings move
@@ -337,6 +347,21 @@ class ShotDetector:
             if self._strength(t - 1, j, below=0.4) < 0.4:
                 return True
         return False
+
+    def _dip_end(self, t: int, step_min: float) -> int | None:
+        """When frames t, t+1, … are uniform (black, white, one colour) for at most ``DIP_FRAMES`` frames and a
+        cut-like step (strength ≥ ``step_min``) leaves them, the first frame after them; else None."""
+        if self._cuts and self._cuts[-1].end >= t - RUN_GAP:
+            return None  # part of a run of quick cuts: rule 7 makes the whole run one transition
+        uniform = self._uniform_test(t)
+        if not uniform(t):
+            return None
+        j = t + 1
+        while j < min(self.n, t + DIP_FRAMES + 1) and uniform(j):
+            j += 1
+        if j >= self.n or uniform(j) or self._strength(j - 1, j, above=step_min) < step_min:
+            return None  # too long to see the end of here, the end of the video, or a fade-in: no dip
+        return j
 
     def _flash_step(self, j: int, ref: int) -> bool:
         """Is the change from frame j-1 to frame j the step into or out of an impact/flash frame (judged
