@@ -165,3 +165,20 @@ def test_auto_task_size_keeps_workers_busy_and_bounds_parts():
     assert auto_sources_per_task(1000, 2) == 31  # >= 16 tasks per worker
     assert auto_sources_per_task(10**6, 64) == 64  # a crawl: bounded task size
     assert auto_sources_per_task(0, 0) == 1
+
+
+def test_black_opening_and_ending_are_transitions_not_clips(tmp_path):
+    import numpy as np
+
+    a, b = _shot(1, 30, 3), _shot(2, 30, 3)
+    black = np.zeros_like(a[0])
+    video = write_video(tmp_path / "black_ends.mp4", [black] * 5 + a + b + [black] * 7, fps=24)
+    build_dataset([str(video)], tmp_path / "ds", BuildConfig(), workers=1)
+    ds = open_dataset(tmp_path / "ds")
+    clips = ds.df("clips").sort_values("start_frame")
+    assert list(zip(clips.start_frame, clips.end_frame)) == [(5, 35), (35, 65)]
+    assert list(clips.transition_in) == ["fade", "cut"] and list(clips.transition_out) == ["cut", "fade"]
+    kf = ds.df("keyframes")
+    assert all(kf[kf.clip_id == c].hold.sum() == n for c, n in zip(clips.clip_id, clips.num_frames))
+    with tarfile.open(next((tmp_path / "ds" / "shards").glob("*.tar"))) as tar:
+        assert sum(m.name.endswith(".mp4") for m in tar.getmembers()) == 2

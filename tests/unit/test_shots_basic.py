@@ -101,6 +101,10 @@ def test_a_burst_that_covers_the_shot_and_clears_is_no_cut_but_an_insert_is():
 
 def test_a_dip_to_black_between_cuts_is_a_transition_not_a_black_shot():
     a, b = _held_shot(1, 30, hold=3), _held_shot(2, 30, hold=3)
+
+    def black_frames(n: int) -> list[np.ndarray]:
+        return [np.zeros_like(a[0])] * n
+
     for n in (2, 4, 8):
         black = [np.zeros_like(a[0])] * n
         bounds = ShotDetector().detect_all(_decoded(a + black + b))
@@ -111,6 +115,20 @@ def test_a_dip_to_black_between_cuts_is_a_transition_not_a_black_shot():
         assert [(x.kind, x.start, x.end) for x in again] in ([("fade", 30, 30 + n)], []), n
     white = [np.full_like(a[0], 255)] * 2
     assert ShotDetector().detect_all(_decoded(a + white + a)) == []  # a flash inside one shot
+    # a video that opens and ends on black: those frames are fades, not shots; a long black opening stays
+    frames = black_frames(5) + a + b + black_frames(7)
+    bounds = ShotDetector().detect_all(_decoded(frames))
+    assert [(x.kind, x.start, x.end) for x in bounds] == [("fade", 0, 5), ("cut", 35, 35), ("fade", 65, 72)]
+    assert shots_from_boundaries(bounds, 72) == [(5, 35, "fade", "cut"), (35, 65, "cut", "fade")]
+    assert [(x.kind, x.end) for x in ShotDetector().detect_all(_decoded(black_frames(20) + a))] == [("cut", 20)]
+    # a pencil rough on white paper is a picture, not a blank opening
+    import cv2
+
+    rough, rng = np.full_like(a[0], 240), np.random.default_rng(3)
+    for _ in range(8):
+        cv2.line(rough, tuple(int(v) for v in rng.integers(0, [160, 96])),
+                 tuple(int(v) for v in rng.integers(0, [160, 96])), (60, 60, 60), 1)
+    assert [(x.kind, x.end) for x in ShotDetector().detect_all(_decoded([rough] * 5 + a))] == [("cut", 5)]
 
 def test_fade_and_dissolve_are_gradual_transitions():
     a, b = _held_shot(1, 30, hold=30), _held_shot(5, 30, hold=30)

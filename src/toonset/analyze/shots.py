@@ -18,7 +18,8 @@ Method (see ``docs/shots.md``):
    scene (then they are a genuine short shot: two cuts, the second one a real change out of it).
 5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
    scenes (checked again on the frames around the whole run), form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
-6. **Dips to black** — a cut into at most 12 uniform frames and a cut out of them are one fade.
+6. **Dips to black** — a cut into at most 12 blank frames and a cut out of them are one fade; so are up
+   to 12 blank frames opening or ending the video.
 """
 
 from __future__ import annotations
@@ -317,6 +318,10 @@ class ShotDetector:
                 return
         if self._continues_recent(t) or self._clears_back(t, thr - 0.15):
             return
+        if self._leader_ends(t):
+            # the video opened on black (white, one colour): those frames are a fade in, not a shot
+            self._add_cut(Boundary("cuts-fade", 0, t, s))
+            return
         dip = self._dip_end(t, thr - 0.15)
         if dip is not None:
             # a cut into black (white, one colour) and a cut out of it: the uniform frames are a transition
@@ -349,19 +354,39 @@ class ShotDetector:
         return False
 
     def _dip_end(self, t: int, step_min: float) -> int | None:
-        """When frames t, t+1, … are uniform (black, white, one colour) for at most ``DIP_FRAMES`` frames and a
+        """When frames t, t+1, … are blank (black, white, one colour) for at most ``DIP_FRAMES`` frames and a
         cut-like step (strength ≥ ``step_min``) leaves them, the first frame after them; else None."""
         if self._cuts and self._cuts[-1].end >= t - RUN_GAP:
             return None  # part of a run of quick cuts: rule 7 makes the whole run one transition
-        uniform = self._uniform_test(t)
+        uniform = self._blank_test(t)
         if not uniform(t):
             return None
         j = t + 1
         while j < min(self.n, t + DIP_FRAMES + 1) and uniform(j):
             j += 1
-        if j >= self.n or uniform(j) or self._strength(j - 1, j, above=step_min) < step_min:
-            return None  # too long to see the end of here, the end of the video, or a fade-in: no dip
+        if j >= self.n:
+            return self.n if self._flushed else None  # the video ends on black: those frames are no shot
+        if uniform(j) or self._strength(j - 1, j, above=step_min) < step_min:
+            return None  # too long to see the end of here, or a fade-in: no dip
         return j
+
+    def _leader_ends(self, t: int) -> bool:
+        """Is frame t the first picture after at most ``DIP_FRAMES`` blank frames that open the video?"""
+        if t > DIP_FRAMES or self._cuts or self.boundaries or any(i not in self._win for i in range(t)):
+            return False
+        uniform = self._blank_test(t)
+        return not uniform(t) and all(uniform(i) for i in range(t))
+
+    def _blank_test(self, a: int) -> Callable[[int], bool]:
+        """A stricter ``_uniform_test`` for frames that stand between shots: nothing drawn at all, only
+        noise (a pencil rough on white paper is near-uniform by the fade test, yet a picture)."""
+        flat = max(4.0, 1.5 * self._noise_level(a))
+
+        def blank(i: int) -> bool:
+            f = self._win.get(i)
+            return f is not None and f.std < flat
+
+        return blank
 
     def _flash_step(self, j: int, ref: int) -> bool:
         """Is the change from frame j-1 to frame j the step into or out of an impact/flash frame (judged
