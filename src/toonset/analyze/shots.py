@@ -292,11 +292,12 @@ class ShotDetector:
         if not self._is_candidate(t):
             return
         thr = 0.75 / max(1e-3, self.cfg.cut_sensitivity)
+        cut_min = thr - 0.15  # the weakest change that can be a cut at all
         # the value is kept for the context test below, which compares it with (s' - 0.12) for a later
-        # s' >= thr - 0.15: below thr - 0.27 any bound answers that as the value would
-        s = self._strength(t - 1, t, above=thr - 0.15, floor=thr - 0.27)
+        # s' >= cut_min: below thr - 0.27 any bound answers that as the value would
+        s = self._strength(t - 1, t, above=cut_min, floor=thr - 0.27)
         self.strength[t] = s
-        if s < thr - 0.15:
+        if s < cut_min:
             return
         # flash frames: the scene before comes back within max_flash frames
         for k in range(1, self.max_flash + 1):
@@ -316,13 +317,13 @@ class ShotDetector:
                 self._add_cut(Boundary("cut", t + k, t + k, s))
                 self._cut_pos = t + k
                 return
-        if self._continues_recent(t) or self._clears_back(t, thr - 0.15):
+        if self._continues_recent(t) or self._clears_back(t, cut_min):
             return
         if self._leader_ends(t):
             # the video opened on black (white, one colour): those frames are a fade in, not a shot
             self._add_cut(Boundary("cuts-fade", 0, t, s))
             return
-        dip = self._dip_end(t, thr - 0.15)
+        dip = self._dip_end(t, cut_min)
         if dip is not None:
             # a cut into black (white, one colour) and a cut out of it: the uniform frames are a transition
             # between the pictures (a "dip to black"), not a shot of their own
@@ -358,24 +359,24 @@ class ShotDetector:
         cut-like step (strength ≥ ``step_min``) leaves them, the first frame after them; else None."""
         if self._cuts and self._cuts[-1].end >= t - RUN_GAP:
             return None  # part of a run of quick cuts: rule 7 makes the whole run one transition
-        uniform = self._blank_test(t)
-        if not uniform(t):
+        blank = self._blank_test(t)
+        if not blank(t):
             return None
         j = t + 1
-        while j < min(self.n, t + DIP_FRAMES + 1) and uniform(j):
+        while j < min(self.n, t + DIP_FRAMES + 1) and blank(j):
             j += 1
         if j >= self.n:
             return self.n if self._flushed else None  # the video ends on black: those frames are no shot
-        if uniform(j) or self._strength(j - 1, j, above=step_min) < step_min:
+        if blank(j) or self._strength(j - 1, j, above=step_min) < step_min:
             return None  # too long to see the end of here, or a fade-in: no dip
         return j
 
     def _leader_ends(self, t: int) -> bool:
         """Is frame t the first picture after at most ``DIP_FRAMES`` blank frames that open the video?"""
-        if t > DIP_FRAMES or self._cuts or self.boundaries or any(i not in self._win for i in range(t)):
+        if t > DIP_FRAMES or self._cuts or self.boundaries:
             return False
-        uniform = self._blank_test(t)
-        return not uniform(t) and all(uniform(i) for i in range(t))
+        blank = self._blank_test(t)  # a frame no longer in the window is not blank
+        return not blank(t) and all(blank(i) for i in range(t))
 
     def _blank_test(self, a: int) -> Callable[[int], bool]:
         """A stricter ``_uniform_test`` for frames that stand between shots: nothing drawn at all, only
