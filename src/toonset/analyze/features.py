@@ -16,14 +16,14 @@ _K3 = np.ones((3, 3), np.uint8)
 
 
 def small_luma(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Luma at chroma resolution (float32), the unit of the blend and flash tests."""
+    """Luma at chroma resolution (uint8), the unit of the blend and flash tests."""
     h, w = chroma.shape[1:]
-    return cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def colour_hist(small: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """Joint 8x8x8 Y/U/V histogram at chroma resolution, normalised to sum 1."""
-    y = np.clip(small, 0, 255).astype(np.uint8)
+    y = small if small.dtype == np.uint8 else np.clip(small, 0, 255).astype(np.uint8)
     # bin (y >> 5) * 64 + (u >> 5) * 8 + (v >> 5), counted in one OpenCV call
     h = cv2.calcHist([y, chroma[0], chroma[1]], [0, 1, 2], None, [8, 8, 8], [0, 256, 0, 256, 0, 256]).ravel()
     return h / max(1.0, float(h.sum()))

@@ -138,10 +138,10 @@ class ShotDetector:
             self.noise.append(0.0)  # a clean repeat: no measurable noise
             self._store(rec)
             return
-        small = F.small_luma(frame.luma, frame.chroma)
-        mean, std = cv2.meanStdDev(small)
+        small8 = F.small_luma(frame.luma, frame.chroma)
+        mean, std = cv2.meanStdDev(small8)
         rec = _Frame(
-            frame.index, frame.luma, small, frame.chroma, F.colour_hist(small, frame.chroma),
+            frame.index, frame.luma, small8.astype(np.float32), frame.chroma, F.colour_hist(small8, frame.chroma),
             float(mean[0, 0]), float(std[0, 0]), F.saturation(frame.chroma),
         )
         if self.n:
