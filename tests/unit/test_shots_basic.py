@@ -225,3 +225,19 @@ def test_synthetic_cuts_next_to_flash_frames_and_a_short_fade_into_a_boiling_sho
         got = [(t["start_frame"], t["end_frame"]) for t in analyze_video(str(tmp_path / f"{name}.mp4"))["transitions"]]
         assert len(got) == len(want), (name, got, want)
         assert all(abs(g[0] - w[0]) <= 2 and abs(g[1] - w[1]) <= 2 for g, w in zip(got, want)), (name, got, want)
+
+
+def test_colour_features_are_the_same_from_uint8_and_float_luma():
+    """The detector hands its colour-scale luma to the histogram as uint8; a float copy of the same image
+    (what callers outside the detector may pass) must give the same histogram."""
+    from toonset.analyze import features as F
+
+    rng = np.random.default_rng(7)
+    luma = rng.integers(0, 256, (90, 160), dtype=np.uint8)
+    chroma = rng.integers(0, 256, (2, 22, 40), dtype=np.uint8)
+    small = F.small_luma(luma, chroma)
+    assert small.dtype == np.uint8 and small.shape == (22, 40)
+    h8 = F.colour_hist(small, chroma)
+    hf = F.colour_hist(small.astype(np.float32), chroma)
+    assert np.array_equal(h8, hf)
+    assert abs(float(h8.sum()) - 1.0) < 1e-6 and np.count_nonzero(h8) > 1
