@@ -15,9 +15,11 @@ Method (see ``docs/shots.md``):
    it are as large (a fast, dynamic shot), so the first new drawing after a long hold does not split.
 4. **Flashes** — when the frame up to ``max_flash_frames`` later is the same scene as the frame before,
    the frames between are impact/flash frames and do not split, unless they are a normal-looking other
-   scene (then they are a genuine short shot: two cuts, the second one a real change out of it).
+   scene (then they are a genuine short shot: two cuts, the second one a real change out of it). An effect
+   that covers the shot and clears within 12 frames, with no cut-like step on the way, is no cut either.
 5. **Gradual transitions** — frames that are a linear mix of frames on either side, between two different
-   scenes (checked again on the frames around the whole run), form dissolves; mixes towards a uniform frame form fades (fade-out, black, fade-in is one fade).
+   scenes (checked again on the frames around the whole run), form dissolves; mixes towards a uniform
+   frame form fades (fade-out, black, fade-in is one fade).
 6. **Dips to black** — a cut into at most 12 blank frames and a cut out of them are one fade; so are up
    to 12 blank frames opening or ending the video.
 """
@@ -141,8 +143,8 @@ class ShotDetector:
         small8 = F.small_luma(frame.luma, frame.chroma)
         mean, std = cv2.meanStdDev(small8)
         rec = _Frame(
-            frame.index, frame.luma, small8.astype(np.float32), frame.chroma, F.colour_hist(small8, frame.chroma),
-            float(mean[0, 0]), float(std[0, 0]), F.saturation(frame.chroma),
+            frame.index, frame.luma, small8.astype(np.float32), frame.chroma,
+            F.colour_hist(small8, frame.chroma), float(mean[0, 0]), float(std[0, 0]), F.saturation(frame.chroma),
         )
         if self.n:
             prev = self._win[self.n - 1]

@@ -64,6 +64,8 @@ NULLABLE_COLUMNS = frozenset({"duplicate_of", "split"})  # null means "not set",
 def storable_text(text: str) -> str:
     """Valid UTF-8 for Parquet. A file name may hold bytes that are not UTF-8 (Python keeps them as lone
     surrogates); they are stored as backslash escapes (``bad\\xff.mp4``) instead of failing the write."""
+    if text.isascii():  # the common case, and the cheapest test: ASCII is valid UTF-8
+        return text
     try:
         text.encode("utf-8")
         return text
@@ -89,7 +91,6 @@ def to_table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
                       for v in values]
         if pa.types.is_string(f.type):
             empty = None if key in NULLABLE_COLUMNS else ""
-            values = [empty if v is None else (v if not isinstance(v, str) or v.isascii() else storable_text(v))
-                      for v in values]
+            values = [empty if v is None else storable_text(v) if isinstance(v, str) else v for v in values]
         cols[key] = values
     return pa.table(cols, schema=schema)
