@@ -28,6 +28,7 @@ class DecodeConfig:
     max_height: int = 8192
     frames_fps: float = 24.0  # frame rate assumed for folders of numbered images
     fast_decode: str = "auto"  # auto (when no clip media is written) | always | never: skip deblocking
+    run_frames: int = 128  # frames decoded in a run before the analyzers see them (1 = frame by frame)
 
 
 @dataclass

@@ -182,3 +182,18 @@ def test_black_opening_and_ending_are_transitions_not_clips(tmp_path):
     assert all(kf[kf.clip_id == c].hold.sum() == n for c, n in zip(clips.clip_id, clips.num_frames))
     with tarfile.open(next((tmp_path / "ds" / "shards").glob("*.tar"))) as tar:
         assert sum(m.name.endswith(".mp4") for m in tar.getmembers()) == 2
+
+
+def test_decoding_in_runs_changes_no_result(inputs, tmp_path):
+    """Runs of decoded frames (``decode.run_frames``) only reorder work between decoder and analyzers."""
+    tables = []
+    for run_frames in (1, 5, 128):
+        cfg = BuildConfig()
+        cfg.decode.run_frames = run_frames
+        out = tmp_path / f"runs{run_frames}"
+        build_dataset([str(inputs)], out, cfg, workers=1, media=False)
+        tables.append({name: pq.read_table(out / f"{name}.parquet") for name in ("clips", "keyframes")})
+    assert tables[0]["clips"].num_rows >= 2 and tables[0]["keyframes"].num_rows > 10
+    for other in tables[1:]:
+        for name in ("clips", "keyframes"):
+            assert other[name].equals(tables[0][name]), name

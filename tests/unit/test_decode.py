@@ -87,3 +87,22 @@ def test_audio_only_and_giant_dimensions(tmp_path):
     video = write_video(tmp_path / "v.mp4", _frames(3))
     with pytest.raises(DimensionsError):
         open_reader(SourceRef(str(video)), DecodeConfig(max_width=64, max_height=64))
+
+
+def test_frame_runs_keep_every_frame_in_order_and_bound_held_pixels(tmp_path, monkeypatch):
+    from toonset.io import decode
+
+    path = write_video(tmp_path / "runs.mp4", _frames(30), fps=24)
+    ref = SourceRef(str(path))
+    with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=8)) as r:
+        runs = list(decode.frame_runs(r))
+    assert [len(run) for run in runs] == [8, 8, 8, 6]
+    assert [f.index for run in runs for f in run] == list(range(30))
+    with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=1)) as r:
+        assert [len(run) for run in decode.frame_runs(r)] == [1] * 30
+    # frames that keep full-resolution pixels: a run holds at most RUN_PIXEL_BYTES of them
+    monkeypatch.setattr(decode, "RUN_PIXEL_BYTES", 3 * 160 * 96 * 3)
+    with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=8), keep_pixels=True) as r:
+        assert (r.info.width, r.info.height) == (160, 96)
+        sizes = [len(run) for run in decode.frame_runs(r)]
+    assert sizes == [3] * 10

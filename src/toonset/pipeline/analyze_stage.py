@@ -16,7 +16,7 @@ from toonset.analyze.shots import ShotDetector
 from toonset.analyze.timing import TimingAnalyzer
 from toonset.config import BuildConfig
 from toonset.ingest.provenance import source_columns
-from toonset.io.decode import open_reader
+from toonset.io.decode import frame_runs, open_reader
 from toonset.io.encode import ClipEncoder
 from toonset.model.records import Clip, Keyframe, Source
 from toonset.pipeline.stage import Resources, Stage
@@ -105,8 +105,9 @@ class AnalyzeStage(Stage[SourceWork]):
                 self._record_clip(work, span, fields, source_id)
 
             router = ClipRouter(segmenter, consumers, on_clip, source_id, fps)
-            for frame in reader.frames():
-                router.push(frame)
+            for run in frame_runs(reader):
+                for frame in run:
+                    router.push(frame)
             router.finish(reader.end_time)
             work.source = self._source_record(work, reader, source_id)
         return work

@@ -11,7 +11,7 @@ from toonset.analyze.timing import TimingAnalyzer
 from toonset.config import BuildConfig
 from toonset.errors import UsageError
 from toonset.ingest.local import SourceRef, is_frame_folder
-from toonset.io.decode import open_reader
+from toonset.io.decode import frame_runs, open_reader
 from toonset.pipeline.analyze_stage import make_segmenter
 
 
@@ -29,8 +29,9 @@ def analyze_video(path: str, cfg: BuildConfig | None = None, fps: float | None =
         timing = TimingAnalyzer(cfg.timing)
         spans: list[tuple[ClipSpan, dict[str, Any]]] = []
         router = ClipRouter(segmenter, [timing], lambda s, f: spans.append((s, f)), "video", float(reader.fps))
-        for frame in reader.frames():
-            router.push(frame)
+        for run in frame_runs(reader):
+            for frame in run:
+                router.push(frame)
         router.finish(reader.end_time)
         n = reader.frame_count
         fps_frac = reader.fps
