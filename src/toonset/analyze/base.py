@@ -6,6 +6,9 @@ Two kinds of consumers share the one decode pass:
   that become final a bounded number of frames later;
 * **clip consumers** (timing, compatibility counts, media encoding, and later clip annotators) receive the
   frames again in order, already grouped into clips: ``start_clip`` → ``process`` … → ``end_clip``.
+  Frames come in stretches: each consumer takes a stretch of a clip's frames before the next consumer
+  does, so a consumer must not expect another to be at the same frame (it may be ahead, or behind when
+  listed after it).
 """
 
 from __future__ import annotations

@@ -141,10 +141,9 @@ def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class KeyframeSource(Protocol):
     """What tells the fingerprint which frames of the current clip are new drawings (the timing analyzer).
 
-    ``maybe_keyframe`` (optional): (index, can it still turn out to be a keyframe?) of the frame the source
-    saw last. A frame it has already ruled out gets no thumbnail (the 32x32 area resize is the costly part
-    of fingerprinting); when the index is not this frame's (the source runs after the fingerprint), every
-    frame gets one."""
+    ``ruled_out`` (optional): the frames of the current clip the source has already ruled out as keyframes.
+    They get no thumbnail (the 32x32 area resize is the costly part of fingerprinting); a frame the source
+    has not seen yet (it runs after the fingerprint) gets one."""
 
     @property
     def keyframe_indices(self) -> list[int]: ...
@@ -175,7 +174,7 @@ class ClipFingerprint:
         self._hash.update(np.asarray(luma.shape + chroma.shape, np.int32).tobytes())
         self._hash.update(luma)  # contiguous arrays hash through the buffer protocol, without a copy
         self._hash.update(chroma)
-        if getattr(self.keyframes, "maybe_keyframe", None) == (frame.index, False):
+        if frame.index in getattr(self.keyframes, "ruled_out", ()):
             return  # a frame the timing analyzer already ruled out as a new drawing needs no thumbnail
         if not frame.still or self._last is None:
             self._last = thumb32(luma)

@@ -1,9 +1,10 @@
 """Route the decoded stream into clips while it flows: the heart of the single decode pass.
 
 Every frame goes to the segmenter first. Frames wait in a short queue until the segmenter has made the
-boundaries around them final, then go to each clip consumer inside ``start_clip``/``end_clip`` brackets.
-Frames inside gradual transitions belong to no clip. The queue is bounded by the segmenter's latency, so
-memory stays flat however long the video is.
+boundaries around them final, then go to each clip consumer inside ``start_clip``/``end_clip`` brackets:
+the frames that became ready together go to one consumer after the other, a clip's stretch at a time.
+Frames inside gradual transitions belong to no clip. The queue is bounded by the segmenter's latency plus
+one run of decoded frames, so memory stays flat however long the video is.
 """
 
 from __future__ import annotations
@@ -57,10 +58,17 @@ class ClipRouter:
         self.max_queue = 0
 
     def push(self, frame: DecodedFrame) -> None:
-        self.segmenter.push(frame)
-        if not self.keep_pixels:
-            frame.release()
-        self._queue.append(frame)
+        self.push_run((frame,))
+
+    def push_run(self, frames: Sequence[DecodedFrame]) -> None:
+        """Frames in decoded order. The segmenter sees the whole run first; then each consumer takes the
+        frames that became ready, a clip's stretch at a time (each analyzer keeps its data in the CPU caches
+        for many frames instead of taking turns frame by frame)."""
+        for frame in frames:
+            self.segmenter.push(frame)
+            if not self.keep_pixels:
+                frame.release()
+            self._queue.append(frame)
         self.max_queue = max(self.max_queue, len(self._queue))
         self._drain(self.segmenter.final_upto)
 
@@ -81,27 +89,42 @@ class ClipRouter:
 
     def _drain(self, upto: int | None) -> None:
         bounds = self.segmenter.boundaries
+        stretch: list[DecodedFrame] = []  # ready frames of the current clip, not yet given to the consumers
         while self._queue and (upto is None or self._queue[0].index < upto):
             frame = self._queue.popleft()
             in_transition = False
             while self._next < len(bounds) and frame.index >= bounds[self._next].start:
                 b = bounds[self._next]
+                self._feed(stretch)
                 self._close(frame.index, frame.time, b.kind)
                 self._transition_in = b.kind
                 if frame.index < b.end:
                     in_transition = True
                     break
                 self._next += 1
-            if not in_transition:
-                if self._clip is None:
-                    self._clip = ClipContext(
-                        self.source_id, f"{self.source_id}-{frame.index:07d}", self.clip_count,
-                        frame.index, frame.time, self.fps,
-                    )
-                    self.clip_count += 1
-                    for consumer in self.consumers:
-                        consumer.start_clip(self._clip)
+            if in_transition:
+                frame.release()
+                continue
+            if self._clip is None:
+                self._clip = ClipContext(
+                    self.source_id, f"{self.source_id}-{frame.index:07d}", self.clip_count,
+                    frame.index, frame.time, self.fps,
+                )
+                self.clip_count += 1
                 for consumer in self.consumers:
-                    consumer.process(frame)
-                self._last_index = frame.index
+                    consumer.start_clip(self._clip)
+            stretch.append(frame)
+            self._last_index = frame.index
+        self._feed(stretch)
+
+    def _feed(self, stretch: list[DecodedFrame]) -> None:
+        """Each consumer takes the stretch in order, one consumer after the other (they are independent per
+        frame), then the frames let go of their pixels."""
+        if not stretch:
+            return
+        for consumer in self.consumers:
+            for frame in stretch:
+                consumer.process(frame)
+        for frame in stretch:
             frame.release()
+        stretch.clear()

@@ -148,8 +148,8 @@ class TimingAnalyzer:
         self.cfg = cfg or TimingConfig()
         self._noise: deque[float] = deque(maxlen=WEAVE_WINDOW)
         self._keys: list[int] = []
-        # (index, can it still become a keyframe at ``end_clip``?) of the frame processed last
-        self.maybe_keyframe: tuple[int, bool] = (-1, True)
+        # frames of the current clip that cannot become keyframes at ``end_clip`` (neither changed nor moved)
+        self.ruled_out: set[int] = set()
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
@@ -159,6 +159,7 @@ class TimingAnalyzer:
         self._obs: list[tuple[int, float, bool, float, bool, int, int]] = []
         self._motion: list[float] = []
         self._keys = []
+        self.ruled_out = set()
         self._last = clip.start_frame - 1
 
     def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float, bool, int, int]:
@@ -195,17 +196,17 @@ class TimingAnalyzer:
             # the same picture again (a held drawing on a clean source): nothing new, nothing to recompute
             self._motion.append(0.0)
             self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0))
-            self.maybe_keyframe = (frame.index, False)
+            self.ruled_out.add(frame.index)
             return
         cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma, frame.delta)
         if self._prev is None:
             self._first = (frame.index, frame.time)
-            self.maybe_keyframe = (frame.index, True)
         else:
             changed, area, mag, moved, sx, sy = self._judge(self._prev, cur)
             self._motion.append(mag)
             self._obs.append((frame.index, frame.time, changed, area, moved, sx, sy))
-            self.maybe_keyframe = (frame.index, changed or moved)  # see ``end_clip``: keyframes changed or moved
+            if not (changed or moved):  # see ``end_clip``: keyframes changed or moved
+                self.ruled_out.add(frame.index)
         self._prev = cur
 
     @staticmethod

@@ -106,8 +106,7 @@ class AnalyzeStage(Stage[SourceWork]):
 
             router = ClipRouter(segmenter, consumers, on_clip, source_id, fps)
             for run in frame_runs(reader):
-                for frame in run:
-                    router.push(frame)
+                router.push_run(run)
             router.finish(reader.end_time)
             work.source = self._source_record(work, reader, source_id)
         return work

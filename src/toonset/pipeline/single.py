@@ -30,8 +30,7 @@ def analyze_video(path: str, cfg: BuildConfig | None = None, fps: float | None =
         spans: list[tuple[ClipSpan, dict[str, Any]]] = []
         router = ClipRouter(segmenter, [timing], lambda s, f: spans.append((s, f)), "video", float(reader.fps))
         for run in frame_runs(reader):
-            for frame in run:
-                router.push(frame)
+            router.push_run(run)
         router.finish(reader.end_time)
         n = reader.frame_count
         fps_frac = reader.fps
