@@ -100,9 +100,13 @@ def test_frame_runs_keep_every_frame_in_order_and_bound_held_pixels(tmp_path, mo
     assert [f.index for run in runs for f in run] == list(range(30))
     with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=1)) as r:
         assert [len(run) for run in decode.frame_runs(r)] == [1] * 30
-    # frames that keep full-resolution pixels: a run holds at most RUN_PIXEL_BYTES of them
-    monkeypatch.setattr(decode, "RUN_PIXEL_BYTES", 3 * 160 * 96 * 3)
+    # a run holds at most RUN_BYTES of pictures: analysis images, and full-resolution frames when kept
+    w, h = 160, 96
+    analysis = 5 * 64 * 38 + 2 * 64 * 64  # 64x38 analysis luma, its detail, chroma and thumbnails
+    monkeypatch.setattr(decode, "RUN_BYTES", 3 * (analysis + w * h * 3))
     with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=8), keep_pixels=True) as r:
-        assert (r.info.width, r.info.height) == (160, 96)
-        sizes = [len(run) for run in decode.frame_runs(r)]
-    assert sizes == [3] * 10
+        assert (r.info.width, r.info.height) == (w, h)
+        assert [len(run) for run in decode.frame_runs(r)] == [3] * 10
+    monkeypatch.setattr(decode, "RUN_BYTES", 5 * analysis)
+    with open_reader(ref, DecodeConfig(analysis_width=64, run_frames=8)) as r:
+        assert [len(run) for run in decode.frame_runs(r)] == [5] * 6

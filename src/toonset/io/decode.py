@@ -24,6 +24,7 @@ from toonset.io.frames import (
     PLANAR_YUV,
     STILL_MAX_PIXELS,
     DecodedFrame,
+    analysis_size,
     compat_thumb,
     diff_stats,
     frame_delta,
@@ -313,7 +314,7 @@ def open_reader(ref: SourceRef, cfg: DecodeConfig, threads: int = 0, keep_pixels
     return VideoReader(ref, cfg, threads=threads, keep_pixels=keep_pixels, compat=compat)
 
 
-RUN_PIXEL_BYTES = 64 << 20  # full-resolution pictures a run may hold when frames keep them (clip media)
+RUN_BYTES = 64 << 20  # what the frames of one run may hold: analysis images, and full pictures when kept
 
 
 def frame_runs(reader: VideoReader | FrameFolderReader) -> Iterator[list[DecodedFrame]]:
@@ -321,13 +322,16 @@ def frame_runs(reader: VideoReader | FrameFolderReader) -> Iterator[list[Decoded
 
     Alternating decoder and analyzers frame by frame makes each evict the other's code and data from the
     CPU caches (the decoder's state and reference pictures take megabytes, the interpreter and analyzers
-    their share). Runs take ~10% off a whole build's CPU time (docs/benchmarks.md) and change no result:
-    every analyzer still sees every frame, in order. When frames keep their full-resolution pixels (clip
-    media), a run holds at most ``RUN_PIXEL_BYTES`` of them, so memory stays bounded at any resolution."""
-    size = max(1, reader.cfg.run_frames)
+    their share). Runs take 10-20% off a whole build's CPU time (docs/benchmarks.md) and change no result:
+    every analyzer still sees every frame, in order. A run holds at most ``RUN_BYTES`` of pictures (the
+    analysis images, plus the full-resolution frames when clip media keeps them), so memory stays bounded
+    at any resolution and analysis width."""
+    info = reader.info
+    aw, ah = analysis_size(info.width, info.height, reader.cfg.analysis_width)
+    frame_bytes = 5 * aw * ah + 2 * 64 * 64  # luma, detail (4x), chroma, thumbnails
     if reader.keep_pixels:
-        frame_bytes = max(1, reader.info.width * reader.info.height * 3)  # BGR; YUV 4:2:0 is half that
-        size = max(1, min(size, RUN_PIXEL_BYTES // frame_bytes))
+        frame_bytes += info.width * info.height * 3  # BGR; YUV 4:2:0 is half that
+    size = max(1, min(reader.cfg.run_frames, RUN_BYTES // frame_bytes))
     run: list[DecodedFrame] = []
     for frame in reader.frames():
         run.append(frame)

@@ -164,7 +164,9 @@ def yuv_to_analysis(
     if u is None or v is None:
         chroma = np.full((2, ch, cw), 128, np.uint8)
     else:
-        chroma = np.stack([downscale(u, cw, ch), downscale(v, cw, ch)])
+        chroma = np.empty((2, ch, cw), np.uint8)  # filled plane by plane: np.stack costs more than the resizes
+        chroma[0] = downscale(u, cw, ch)
+        chroma[1] = downscale(v, cw, ch)
     if rotation % 360:
         luma = upright(luma, rotation)
         detail = upright(detail, rotation)
