@@ -61,19 +61,19 @@ def test_hard_negatives_named_in_the_labels(analysed):
 
 def test_two_transfers_of_one_film_cut_in_the_same_places(analysed, realdata):
     """The Library of Congress film scan (1440x1074, 24 fps) and the DVD (720x480, telecined 29.97 fps) of the
-    same Popeye excerpts: their shots must start at the same moments. In Title_T02-3 the DVD used to gain a
-    2-frame shot where Popeye's opponent leaps at the camera over the same clouds (frames 340-341)."""
+    same Popeye excerpt (the dev title): their shots must start at the same moments. Guards against DVD-only
+    boundaries, such as a false 2-frame shot where a figure leaps at the camera over the same background."""
     def starts(result: dict) -> list[float]:
         return [s["start_time"] for s in result["shots"]]
 
     def analyse(video: str) -> dict:  # the labelled clips are analysed once, by the fixture
         return analysed[video][1] if video in analysed else analyze_video(str(realdata / video), BuildConfig())
 
-    for title in ("Title_T02-3", "Title_T03-4"):
-        film = analyse(f"popeye-1936-loc/pgs/{title}.mkv")
-        dvd = analyse(f"popeye-1936-loc/vob/{title}.mkv")
-        a, b = starts(film), starts(dvd)
-        assert len(a) == len(b) and all(abs(x - y) < 0.1 for x, y in zip(a, b)), (title, a, b)
+    film = analyse("popeye-1936-loc/pgs/Title_T03-4.mkv")
+    dvd = analyse("popeye-1936-loc/vob/Title_T03-4.mkv")
+    a, b = starts(film), starts(dvd)
+    assert len(a) >= 3, a
+    assert len(a) == len(b) and all(abs(x - y) < 0.1 for x, y in zip(a, b)), (a, b)
 
 
 def test_timing_on_real_clips(analysed):

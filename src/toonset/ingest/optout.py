@@ -3,7 +3,7 @@
 One entry per line, ``#`` starts a comment::
 
     post:216284        # a booru post id (a bare number means the same)
-    artist:norio_matsumoto
+    artist:some_animator
     tag:production_materials
     copyright:some_series
     md5:94818e87adafcd4a8b857eca97417b69
@@ -36,7 +36,7 @@ class OptOut:
         return len(self.posts) + len(self.artists) + len(self.tags) + len(self.copyrights) + len(self.md5s)
 
     def match(self, post_id: int | None, tags: list[str], md5: str = "") -> str | None:
-        """Why a post is opted out (e.g. ``"artist:norio_matsumoto"``), or None when it may be fetched."""
+        """Why a post is opted out (e.g. ``"artist:some_animator"``), or None when it may be fetched."""
         if post_id is not None and post_id in self.posts:
             return f"post:{post_id}"
         if md5 and md5.lower() in self.md5s:
