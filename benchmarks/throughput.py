@@ -1,27 +1,42 @@
-"""Throughput benchmark: ``toonset build --no-media`` vs PyAV decode-only vs PySceneDetect, one run.
+"""Throughput benchmark: ``toonset build --no-media`` vs PyAV decode-only vs PySceneDetect, side by side.
 
-    .venv/bin/python benchmarks/throughput.py [--set real|synthetic|both] [--repeat 3]
+    .venv/bin/python benchmarks/throughput.py [--set real|synthetic|both] [--workers 2] [--repeat 3]
 
-* decode-only: PyAV decodes every frame of every file (threads as toonset uses with one worker), nothing
-  else — the floor any analysis tool pays.
-* toonset: ``build --no-media`` (probe, one decode, shots, timing, fingerprints, tables) with 1 worker.
-* PySceneDetect: ``detect(path, AdaptiveDetector())``, which only finds shots.
-* workers: ``build --no-media`` with 1 and with 2 workers, one decoder thread each, on the same files.
+Every method runs with the same number of worker processes (``--workers``, default 2), one file per task,
+the files handed out in the same order: most expensive first, by the estimate toonset's own scheduler
+reads from the container headers (a worker takes the next file when it finishes one).
 
-Everything runs in this process, so nobody pays for imports; toonset's workers fork from the fork server
-the first build starts (later builds reuse it, as any Python caller's would).
+* decode-only: a pool of ``--workers`` processes; each decodes every frame of its files with PyAV and does
+  nothing else (as many decoder threads per process as toonset's workers get) — the floor any analysis
+  tool pays.
+* PySceneDetect: a pool of ``--workers`` processes; each runs ``detect(path, AdaptiveDetector(...))`` on
+  its files (Sakuga-42M's settings unless ``--pyscenedetect default``; the settings change which cuts are
+  kept, not the work per frame), which only finds shots. Its decoding is PySceneDetect's own (OpenCV
+  backend, OpenCV's default threads).
+* toonset: ``build --no-media`` (probe, one decode, shots, timing, fingerprints, tables) with
+  ``--workers`` workers, one source a task, the decoder threads toonset gives each worker by default
+  (CPUs // workers, at least 1; ``--threads`` overrides it for toonset and decode-only alike).
+* toonset, 1 worker (skip with ``--no-scaling``): the same build with one worker and the same decoder
+  threads, for toonset's own scaling (N workers / 1 worker).
+
+No method pays for imports in the timed rounds: the anchors' pools are started (and their imports done)
+before the first round and kept for the run; toonset's workers fork from the fork server that an untimed
+warm-up build starts (later builds reuse it, as any Python caller's would).
 
 Sets: every real clip in ``../shared/realdata`` (Sakugabooru cuts, TV anime, the Sakuga-42M demo, the
 eight Popeye film/DVD excerpts, a CG control) and synthetic cartoons at ``--size``.
 
-Each measurement is the best of ``--repeat`` runs (wall clock), the methods interleaved round by round; the
-default build's ratios are also given per round and their median taken. Ratios > 1 mean toonset is faster.
+Each measurement is the best of ``--repeat`` rounds (wall clock), the methods interleaved round by round
+(decode-only, PySceneDetect, toonset, toonset 1 worker); the ratios are also taken within each round and
+their median given. Ratios > 1 mean toonset is faster. The table and the ``--json`` output give the
+processes and decoder threads of every method.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import shutil
 import statistics
@@ -48,37 +63,98 @@ REAL_FILES = [
     *[f"popeye-1936-loc/{v}/Title_T0{i}-{i + 1}.mkv" for v in ("pgs", "vob") for i in range(4)],
 ]
 
+# AdaptiveDetector as Sakuga-42M ran it (the same settings as benchmarks/shots.py), or the library default
+PSD_SETTINGS = {
+    "sakuga42m": {"adaptive_threshold": 3.0, "min_scene_len": 18, "min_content_val": 30.0},
+    "default": {},
+}
 
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+# method key -> label in the table (the order of the methods within a round)
+METHODS = {
+    "decode": "PyAV decode-only",
+    "psd": "PySceneDetect Adaptive",
+    "toonset": "toonset build --no-media",
+    "toonset_1w": "toonset build, 1 worker",
+}
 
 
-def decode_only(files: list[Path], threads: int) -> int:
-    import av
+# --- anchor worker processes (a pool per anchor, started once; one file per task) ---------------------
 
-    n = 0
-    for f in files:
-        with av.open(str(f)) as c:
+_WORKER: dict = {}
+
+
+def _init_anchor(kind: str, threads: int, psd_kwargs: dict, barrier) -> None:
+    """Runs once in each pool process: import what the anchor needs before any timed round."""
+    if kind == "decode":
+        import av  # noqa: F401
+    else:
+        import scenedetect  # noqa: F401
+    _WORKER.update(kind=kind, threads=threads, psd_kwargs=psd_kwargs, barrier=barrier)
+
+
+def _ready(_: int) -> int:
+    """Each of the pool's processes takes one of these (the barrier holds it until all have): once the map
+    returns, every process has finished its imports."""
+    _WORKER["barrier"].wait(timeout=300)
+    return os.getpid()
+
+
+def _anchor_task(path: str) -> int:
+    """One file: decode-only returns the frames decoded, PySceneDetect the number of scenes it found."""
+    if _WORKER["kind"] == "decode":
+        import av
+
+        n = 0
+        with av.open(path) as c:
             s = c.streams.video[0]
             s.thread_type = "AUTO"
-            if threads:
-                s.codec_context.thread_count = threads
+            s.codec_context.thread_count = _WORKER["threads"]
             for _ in c.decode(s):
                 n += 1
-    return n
+        return n
+    from scenedetect import AdaptiveDetector, detect
+
+    return len(detect(path, AdaptiveDetector(**_WORKER["psd_kwargs"])))
+
+
+class AnchorPool:
+    """``workers`` spawned processes that run one anchor, one file per task, in the given order."""
+
+    def __init__(self, kind: str, workers: int, threads: int, psd_kwargs: dict) -> None:
+        ctx = mp.get_context("spawn")  # not the fork server: that one belongs to toonset's workers
+        barrier = ctx.Barrier(workers)
+        self.pool = ctx.Pool(workers, initializer=_init_anchor, initargs=(kind, threads, psd_kwargs, barrier))
+        pids = set(self.pool.map(_ready, range(workers), chunksize=1))
+        assert len(pids) == workers, pids
+
+    def run(self, files: list[Path]) -> list[int]:
+        return list(self.pool.imap(_anchor_task, [str(f) for f in files], chunksize=1))
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
+
+
+# --- the methods -----------------------------------------------------------------------------------------
+
+
+def cost_order(files: list[Path]) -> list[Path]:
+    """The order toonset's scheduler runs one-file tasks in (``largest_first``): most expensive first by the
+    container-header estimate, ties in input order."""
+    from toonset.executors.tasks import source_cost
+    from toonset.ingest.local import SourceRef
+
+    cost = [source_cost(SourceRef(str(f.absolute()))) for f in files]
+    return [files[i] for i in sorted(range(len(files)), key=lambda i: (-cost[i], i))]
 
 
 def toonset_build(files: list[Path], workers: int, threads: int) -> None:
     from toonset.config import BuildConfig
     from toonset.run import build_dataset
 
-    cfg = BuildConfig()  # the defaults `toonset build` uses (17 or 12 files: one source a task)
+    cfg = BuildConfig()  # the defaults `toonset build` uses, but for the task size and threads below
     cfg.decode.threads = threads
+    cfg.executor.sources_per_task = 1  # one file a task, as the anchors
     out = Path(tempfile.mkdtemp(prefix="toonset-bench-"))
     try:
         build_dataset([str(f) for f in files], out / "ds", cfg, workers=workers, media=False)
@@ -86,105 +162,142 @@ def toonset_build(files: list[Path], workers: int, threads: int) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def pyscenedetect(files: list[Path]) -> None:
-    from scenedetect import AdaptiveDetector, detect
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
-    for f in files:
-        detect(str(f), AdaptiveDetector())
 
-
-def run_set(name: str, files: list[Path], repeat: int) -> dict:
-    """Every measurement ``repeat`` times, interleaved round by round (a noisy neighbour on a shared machine
-    then slows every method alike), keeping each one's best."""
-    cpus = os.cpu_count() or 1
-    frames = decode_only(files, 0)
-    res: dict = {"set": name, "files": len(files), "frames": frames}
-    runs = {
-        "decode": lambda: decode_only(files, cpus),
-        "toonset": lambda: toonset_build(files, 1, cpus),
-        "w1": lambda: toonset_build(files, 1, 1),
-        "w2": lambda: toonset_build(files, 2, 1),
+def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int) -> dict:
+    """Every method ``--repeat`` times, interleaved round by round (a noisy neighbour on a shared machine
+    then slows every method alike), keeping each one's best and the ratios within each round."""
+    n = args.workers
+    ordered = cost_order(files)
+    psd_kwargs = PSD_SETTINGS[args.pyscenedetect]
+    psd_call = "AdaptiveDetector(" + ", ".join(f"{k}={v}" for k, v in psd_kwargs.items()) + ")"
+    methods: dict[str, dict] = {
+        "decode": {"what": "PyAV decode, every frame, nothing else", "processes": n, "decoder_threads": threads},
+        "toonset": {"what": "build_dataset(media=False), one source a task", "processes": n,
+                    "decoder_threads": threads},
     }
+    res: dict = {"set": name, "files": len(files), "workers": n, "decoder_threads": threads,
+                 "task_order": [f.name for f in ordered]}
+    pools: dict[str, AnchorPool] = {}
     try:
-        import scenedetect  # noqa: F401
+        pools["decode"] = AnchorPool("decode", n, threads, {})
+        frames = sum(pools["decode"].run(ordered))  # untimed: counts the frames and warms the page cache
+        res["frames"] = frames
+        try:
+            import scenedetect
 
-        runs["psd"] = lambda: pyscenedetect(files)
-    except ImportError as exc:
-        res["pyscenedetect_adaptive_fps"] = f"skipped: {exc}"
-    best = {k: float("inf") for k in runs}
-    rounds: list[dict[str, float]] = []
-    for _ in range(repeat):
-        times = {k: best_of(fn, 1) for k, fn in runs.items()}
-        rounds.append(times)
-        for k, t in times.items():
-            best[k] = min(best[k], t)
-    # the same ratios within each round (measured minutes apart, not hours), median over the rounds: less
-    # at the mercy of one lucky run than the best-of ratios
-    res["rounds"] = [{k: round(t, 3) for k, t in r.items()} for r in rounds]
-    res["median_round_default_vs_decode"] = round(statistics.median(r["decode"] / r["w2"] for r in rounds), 3)
-    if "psd" in best:
-        res["median_round_default_vs_pyscenedetect"] = round(statistics.median(r["psd"] / r["w2"] for r in rounds), 3)
-    t_dec, t_ts, t1, t2 = best["decode"], best["toonset"], best["w1"], best["w2"]
-    res["decode_only_fps"] = round(frames / t_dec, 1)
-    res["toonset_build_fps"] = round(frames / t_ts, 1)
-    res["toonset_vs_decode"] = round(t_dec / t_ts, 3)
-    if "psd" in best:
-        t_psd = best["psd"]
-        res["pyscenedetect_adaptive_fps"] = round(frames / t_psd, 1)
-        res["toonset_vs_pyscenedetect"] = round(t_psd / t_ts, 3)
-    res["workers1_fps"] = round(frames / t1, 1)
-    res["workers2_fps"] = round(frames / t2, 1)
-    res["workers2_vs_1"] = round(t1 / t2, 3)
-    # toonset's default on this machine: one worker per CPU, one decoder thread each (as many threads in
-    # all as the decode-only anchor uses)
-    res["default_vs_decode"] = round(t_dec / t2, 3)
-    if "psd" in best:
-        res["default_vs_pyscenedetect"] = round(best["psd"] / t2, 3)
+            pools["psd"] = AnchorPool("psd", n, threads, psd_kwargs)
+            methods["psd"] = {"what": f"scenedetect {scenedetect.__version__} detect(path, {psd_call})",
+                              "settings": args.pyscenedetect, "processes": n,
+                              "decoder_threads": "OpenCV backend default"}
+        except ImportError as exc:
+            res["pyscenedetect_skipped"] = str(exc)
+        if args.scaling and n > 1:
+            methods["toonset_1w"] = {"what": "build_dataset(media=False), one source a task", "processes": 1,
+                                     "decoder_threads": threads}
+        # untimed: starts toonset's fork server (workers fork from it in every timed build)
+        toonset_build(ordered[-1:], n, threads)
+        runs = {
+            "decode": lambda: pools["decode"].run(ordered),
+            "psd": lambda: pools["psd"].run(ordered),
+            "toonset": lambda: toonset_build(files, n, threads),
+            "toonset_1w": lambda: toonset_build(files, 1, threads),
+        }
+        runs = {k: fn for k, fn in runs.items() if k in methods}
+        rounds: list[dict[str, float]] = []
+        for _ in range(args.repeat):
+            rounds.append({k: timed(fn) for k, fn in runs.items()})
+    finally:
+        for p in pools.values():
+            p.close()
+    res["rounds_s"] = [{k: round(t, 3) for k, t in r.items()} for r in rounds]
+    for k, m in methods.items():
+        best = min(r[k] for r in rounds)
+        m["best_s"] = round(best, 3)
+        m["fps"] = round(frames / best, 1)
+        if k != "toonset":
+            # toonset (N workers) against this method: > 1 means toonset is faster
+            per_round = [r[k] / r["toonset"] for r in rounds]
+            m["toonset_vs_this_best"] = round(best / min(r["toonset"] for r in rounds), 3)
+            m["toonset_vs_this_median_round"] = round(statistics.median(per_round), 3)
+            m["toonset_vs_this_rounds"] = [round(x, 3) for x in per_round]
+    res["methods"] = {k: methods[k] for k in METHODS if k in methods}
     return res
+
+
+def print_tables(results: list[dict], args: argparse.Namespace) -> None:
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; {args.workers} worker processes per "
+          f"method, one file per task, most expensive first; best of {args.repeat} interleaved round(s)")
+    print("\n| set | method | processes | decoder threads / process | best s | frames/s | "
+          f"toonset ({args.workers} proc.) / method, best | median of rounds (range) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for k, m in r["methods"].items():
+            label = METHODS[k] + (f" ({m['settings']})" if "settings" in m else "")
+            if "toonset_vs_this_best" in m:
+                rr = m["toonset_vs_this_rounds"]
+                ratio = f"{m['toonset_vs_this_best']}"
+                median = f"{m['toonset_vs_this_median_round']} ({min(rr)}–{max(rr)})"
+            else:
+                ratio = median = "-"
+            print(f"| {r['set']} ({r['files']} files, {r['frames']} frames) | {label} | {m['processes']} | "
+                  f"{m['decoder_threads']} | {m['best_s']} | {m['fps']} | {ratio} | {median} |")
+        if "pyscenedetect_skipped" in r:
+            print(f"| {r['set']} | PySceneDetect | skipped: {r['pyscenedetect_skipped']} | | | | | |")
+    print()
+    for r in results:
+        keys = list(r["methods"])
+        print(f"{r['set']}, seconds per round ({' / '.join(keys)}): "
+              + "; ".join(" / ".join(f"{rd[k]:.2f}" for k in keys) for rd in r["rounds_s"]))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="both", choices=["real", "synthetic", "both"])
-    ap.add_argument("--synthetic", type=int, default=12)
-    ap.add_argument("--size", default="640x360", help="synthetic frame size (WxH)")
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"))
-    ap.add_argument("--json", help="write results here")
+    ap.add_argument("--set", default="both", choices=["real", "synthetic", "both"], help="which files (default: both)")
+    ap.add_argument("--workers", type=int, default=2, metavar="N",
+                    help="worker processes for every method: the anchors' pools and toonset's workers (default: 2)")
+    ap.add_argument("--threads", type=int, default=0, metavar="T",
+                    help="decoder threads per process for toonset and decode-only "
+                         "(default 0: toonset's own rule, CPUs // workers, at least 1)")
+    ap.add_argument("--pyscenedetect", default="sakuga42m", choices=sorted(PSD_SETTINGS),
+                    help="AdaptiveDetector settings: Sakuga-42M's (adaptive_threshold=3, min_scene_len=18, "
+                         "min_content_val=30; as benchmarks/shots.py) or the library default (default: sakuga42m)")
+    ap.add_argument("--no-scaling", dest="scaling", action="store_false",
+                    help="skip the 1-worker toonset build (toonset's own N workers / 1 worker scaling)")
+    ap.add_argument("--repeat", type=int, default=3, metavar="R", help="interleaved rounds; best of them is kept (default: 3)")
+    ap.add_argument("--synthetic", type=int, default=12, metavar="COUNT", help="number of synthetic cartoons (default: 12)")
+    ap.add_argument("--size", default="640x360", help="synthetic frame size, WxH (default: 640x360)")
+    ap.add_argument("--seed", type=int, default=2026, help="synthetic set seed (default: 2026)")
+    ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"),
+                    help="where synthetic sets are generated once and kept (default: benchmarks/results)")
+    ap.add_argument("--json", metavar="PATH", help="write the results here")
     args = ap.parse_args()
+    if args.workers < 1 or args.repeat < 1:
+        ap.error("--workers and --repeat must be at least 1")
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
     sets = []
     if args.set in ("real", "both"):
         files = [REALDATA / f for f in REAL_FILES if (REALDATA / f).exists()]
         if files:
             sets.append(("real", files))
+        else:
+            print(f"no real files under {REALDATA}; skipping the real set", file=sys.stderr)
     if args.set in ("synthetic", "both"):
         cache = Path(args.cache)
         cache.mkdir(parents=True, exist_ok=True)
         w, h = (int(x) for x in args.size.split("x"))
         clips = synthetic_clips(args.synthetic, args.seed, cache, (w, h))
         sets.append((f"synthetic {w}x{h}", [c.path for c in clips]))
-    results = [run_set(name, files, args.repeat) for name, files in sets]
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print("| set | frames | decode-only fps | toonset build fps | toonset/decode | PySceneDetect fps | "
-          "toonset/PySceneDetect | 1 worker fps | 2 workers fps | 2w/1w |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['set']} | {r['frames']} | {r['decode_only_fps']} | {r['toonset_build_fps']} | "
-              f"{r['toonset_vs_decode']} | {r['pyscenedetect_adaptive_fps']} | "
-              f"{r.get('toonset_vs_pyscenedetect', '-')} | {r['workers1_fps']} | {r['workers2_fps']} | "
-              f"{r['workers2_vs_1']} |")
-    print("\ntoonset default (2 workers, 1 decoder thread each) vs the anchors (best of the rounds; median of the "
-          "per-round ratios):")
-    print("| set | toonset default fps | vs decode-only | vs PySceneDetect | median round vs decode-only | "
-          "median round vs PySceneDetect |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['set']} | {r['workers2_fps']} | {r['default_vs_decode']} | "
-              f"{r.get('default_vs_pyscenedetect', '-')} | {r['median_round_default_vs_decode']} | "
-              f"{r.get('median_round_default_vs_pyscenedetect', '-')} |")
+    results = [run_set(name, files, args, threads) for name, files in sets]
+    print_tables(results, args)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        meta = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "workers": args.workers,
+                "decoder_threads": threads, "repeat": args.repeat, "pyscenedetect": args.pyscenedetect}
+        Path(args.json).write_text(json.dumps({"machine": meta, "sets": results}, indent=1))
 
 
 if __name__ == "__main__":
