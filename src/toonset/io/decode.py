@@ -20,6 +20,7 @@ import numpy as np
 from toonset.config import DecodeConfig
 from toonset.errors import DecodeError, DimensionsError, NoFramesError, UnreadableError
 from toonset.ingest.local import SourceRef, list_frame_files
+from toonset.io.framerate import CFR, FrameRate, decide_frame_rate
 from toonset.io.frames import (
     PLANAR_YUV,
     STILL_MAX_PIXELS,
@@ -203,12 +204,14 @@ class VideoReader:
             raise NoFramesError("the video stream holds no decodable frame")
 
     @property
+    def frame_rate(self) -> FrameRate:
+        """After ``frames()``: the nominal rate when the PTS steps are constant (cfr), else their average (vfr)."""
+        return decide_frame_rate(np.asarray(self.deltas, dtype=np.float64), self._time_base or self.info.time_base,
+                                 self.info.fps_hints, fallback=self.info.fps)
+
+    @property
     def is_vfr(self) -> bool:
-        if len(self.deltas) < 3:
-            return False
-        d = np.asarray(self.deltas)
-        med = float(np.median(d))
-        return bool(med > 0 and np.mean(np.abs(d - med) > 0.25 * med) > 0.05)
+        return self.frame_rate.vfr
 
 
 class FrameFolderReader:
@@ -263,6 +266,7 @@ class FrameFolderReader:
         self.first_time: float | None = 0.0
         self.end_time = 0.0
         self.is_vfr = False
+        self.frame_rate = FrameRate(fps, CFR, fps)  # the rate it was given
 
     def __enter__(self) -> FrameFolderReader:
         return self

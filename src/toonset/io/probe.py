@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+import numpy as np
 
 from toonset.errors import (
     DimensionsError,
@@ -19,7 +20,9 @@ from toonset.errors import (
     UnreadableError,
     UnsupportedCodecError,
 )
+from toonset.io.framerate import CFR, FrameRate, decide_frame_rate, nominal_rate
 
+SCAN_PACKETS = 6000  # video packets ``probe`` reads to tell CFR from VFR (minutes of video; the build reads all)
 IMAGE_CODECS = frozenset({"png", "mjpeg", "bmp", "tiff", "webp", "jpeg2000", "jpegls", "ppm", "pgm", "pam"})
 
 
@@ -30,13 +33,15 @@ class ProbeInfo:
     pix_fmt: str
     width: int  # coded size (before rotation)
     height: int
-    fps: Fraction  # average frame rate as probed (falls back to the guessed rate)
+    fps: Fraction  # nominal frame rate (cfr) or PTS average (vfr); before any PTS are read, from metadata
     time_base: Fraction
     start_time: float
     declared_frames: int  # from the container (0 when unknown); the decode pass counts the real number
     declared_duration: float
     has_audio: bool
     interlaced_hint: bool = False
+    fps_hints: tuple[Fraction, ...] = ()  # the container's average, guessed and base rates, in that order
+    fps_mode: str = CFR  # "cfr" or "vfr" once PTS were read (see toonset.io.framerate); cfr until then
 
     def as_dict(self) -> dict:
         return {
@@ -47,6 +52,7 @@ class ProbeInfo:
             "height": self.height,
             "fps": float(self.fps),
             "fps_fraction": f"{self.fps.numerator}/{self.fps.denominator}",
+            "fps_mode": self.fps_mode,
             "time_base": f"{self.time_base.numerator}/{self.time_base.denominator}",
             "start_time": self.start_time,
             "declared_frames": self.declared_frames,
@@ -128,11 +134,7 @@ def describe(container: av.container.InputContainer, max_width: int, max_height:
     if width > max_width or height > max_height:
         raise DimensionsError(f"frame size {width}x{height} exceeds the limit {max_width}x{max_height}")
     time_base = _fraction(stream.time_base, Fraction(1, 1000))
-    fps = _fraction(stream.average_rate, Fraction(0))
-    if fps <= 0 or fps > 1000:
-        fps = _fraction(stream.guessed_rate, Fraction(0))
-    if fps <= 0 or fps > 1000:
-        fps = _fraction(stream.base_rate, Fraction(24))
+    hints = tuple(_fraction(r, Fraction(0)) for r in (stream.average_rate, stream.guessed_rate, stream.base_rate))
     declared_duration = 0.0
     if stream.duration is not None:
         declared_duration = float(stream.duration * time_base)
@@ -145,19 +147,45 @@ def describe(container: av.container.InputContainer, max_width: int, max_height:
         pix_fmt=ctx.pix_fmt or "",
         width=width,
         height=height,
-        fps=fps.limit_denominator(1001 * 1000) if fps.denominator > 1_000_000 else fps,
+        fps=nominal_rate(hints),
         time_base=time_base,
         start_time=start,
         declared_frames=int(stream.frames or 0),
         declared_duration=declared_duration,
         has_audio=any(True for _ in container.streams.audio),
+        fps_hints=hints,
     )
 
 
-def probe(path: str, max_width: int = 8192, max_height: int = 8192) -> ProbeInfo:
+def scan_frame_rate(container: av.container.InputContainer, info: ProbeInfo,
+                    max_packets: int = SCAN_PACKETS) -> FrameRate:
+    """CFR or VFR from the PTS of the first ``max_packets`` video packets (demuxed, not decoded)."""
+    stream = container.streams.video[0]
+    pts: list[int] = []
+    try:
+        for packet in container.demux(stream):
+            t = packet.pts if packet.pts is not None else packet.dts
+            if t is not None:
+                pts.append(int(t))
+                if len(pts) >= max_packets:
+                    break
+    except av.error.FFmpegError:  # a broken tail: decide on what was read
+        pass
+    ticks = np.unique(np.asarray(pts, dtype=np.int64))  # presentation order; a repeated PTS is one frame
+    deltas = np.diff(ticks).astype(np.float64) * float(info.time_base)
+    return decide_frame_rate(deltas, info.time_base, info.fps_hints, fallback=info.fps)
+
+
+def probe(path: str, max_width: int = 8192, max_height: int = 8192, scan_packets: int = SCAN_PACKETS) -> ProbeInfo:
+    """Describe a file's video stream; with ``scan_packets`` > 0 its rate is measured from that many packets'
+    PTS: the nominal rate when they are constant (cfr), their average when not (vfr)."""
     check_readable(path)
     container = open_container(path)
     try:
-        return describe(container, max_width, max_height)
+        info = describe(container, max_width, max_height)
+        if scan_packets > 0:
+            rate = scan_frame_rate(container, info, scan_packets)
+            info.fps, info.fps_mode = rate.fps, rate.mode
+        return info
     finally:
         container.close()

@@ -141,7 +141,8 @@ class AnalyzeStage(Stage[SourceWork]):
 
     def _source_record(self, work: SourceWork, reader, source_id: str) -> Source:
         info = reader.info
-        fps = Fraction(info.fps)
+        rate = reader.frame_rate  # nominal (cfr) or PTS average (vfr), from the whole decode pass
+        fps = Fraction(rate.fps)
         rot = reader.rotation
         width, height = (info.height, info.width) if rot % 180 else (info.width, info.height)
         first = reader.first_time or 0.0
@@ -157,6 +158,6 @@ class AnalyzeStage(Stage[SourceWork]):
             time_base=f"{info.time_base.numerator}/{info.time_base.denominator}",
             frame_count=reader.frame_count, duration=round(max(0.0, reader.end_time - first), 6),
             has_audio=info.has_audio, status=status, decode_errors=reader.decode_errors,
-            vfr=bool(reader.is_vfr), input_kind=work.ref.kind,
+            vfr=rate.vfr, input_kind=work.ref.kind,
             provenance=dict(work.ref.provenance), **source_columns(work.ref.provenance),
         )

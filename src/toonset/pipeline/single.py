@@ -33,7 +33,8 @@ def analyze_video(path: str, cfg: BuildConfig | None = None, fps: float | None =
             router.push_run(run)
         router.finish(reader.end_time)
         n = reader.frame_count
-        fps_frac = reader.fps
+        rate = reader.frame_rate  # nominal (cfr) or PTS average (vfr)
+        fps_frac = rate.fps
     elapsed = time.perf_counter() - t0
     shots = [
         {
@@ -57,6 +58,7 @@ def analyze_video(path: str, cfg: BuildConfig | None = None, fps: float | None =
         "path": full,
         "fps": float(fps_frac),
         "fps_fraction": f"{fps_frac.numerator}/{fps_frac.denominator}",
+        "fps_mode": rate.mode,
         "frame_count": n,
         "shots": shots,
         "transitions": [
