@@ -92,10 +92,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from toonset.synth import SynthOptions, generate_set
 
     opts = SynthOptions()
-    for name in ("width", "height", "crf", "grain", "weave"):
+    for name in ("width", "height", "crf", "grain", "weave", "flicker", "bars"):
         value = getattr(args, name)
         if value is not None:
             setattr(opts, name, value)
+    opts.stress, opts.mono = args.stress, args.mono
     try:
         paths = generate_set(args.output, count=args.count, seed=args.seed, options=opts,
                              vary=not args.uniform) if args.count > 0 else []
@@ -160,7 +161,8 @@ def _analyze(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_shots(args: argparse.Namespace) -> int:
     r = _analyze(args)
     if args.json:
-        _print_json({k: r[k] for k in ("fps", "fps_fraction", "frame_count", "shots", "transitions", "detector")})
+        keys = ("fps", "fps_fraction", "fps_mode", "frame_count", "shots", "transitions", "detector")
+        _print_json({k: r[k] for k in keys})
         return 0
     print(f"{r['path']}: {r['frame_count']} frames at {r['fps']:.3f} fps, {len(r['shots'])} shot(s)")
     for i, s in enumerate(r["shots"]):
@@ -241,6 +243,16 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--crf", type=int, help="x264 quality (compression noise)")
     s.add_argument("--grain", type=float, help="film grain strength (8-bit levels)")
     s.add_argument("--weave", type=float, help="gate weave in pixels")
+    s.add_argument("--stress", action="store_true",
+                   help="add the in-shot cases detectors get wrong on real footage (none is a cut): dark "
+                   "full-frame occlusion sweeps, impact runs mixing white/black frames with speed lines over "
+                   "the scene, lighting changes, fire, smear frames and a shot moving smoothly on ones; the "
+                   "truth lists them under 'events'")
+    s.add_argument("--mono", action="store_true", help="black-and-white film (every frame grey)")
+    s.add_argument("--flicker", type=float,
+                   help="film flicker: std-dev of a random per-frame brightness gain (e.g. 0.03)")
+    s.add_argument("--bars", choices=["pillarbox", "letterbox"],
+                   help="show the picture between black bars, 12%% of the width (height) each side")
     s.add_argument("--uniform", action="store_true", help="same settings for every video (no variation)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_synth)

@@ -1,4 +1,8 @@
-"""Whole-frame effects inside a shot: impact/flash frames and explosion bursts (neither is a cut)."""
+"""Whole-frame effects inside a shot: impact/flash frames and explosion bursts (neither is a cut).
+
+The ``*_over`` flash styles draw the speed lines over the scene itself (it stays visible underneath);
+they are used only by stress videos, in impact runs that mix them with plain white or black frames.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,29 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from toonset.synth.palette import BLACK, OUTLINE, WHITE
+from toonset.synth.palette import BLACK, OUTLINE, WHITE, Color
 
-FlashStyle = Literal["white", "black", "invert", "speed_radial", "speed_parallel"]
+FlashStyle = Literal[
+    "white", "black", "invert", "speed_radial", "speed_parallel", "speed_radial_over", "speed_parallel_over"
+]
 FLASH_STYLES: tuple[FlashStyle, ...] = ("white", "black", "invert", "speed_radial", "speed_parallel")
+PLAIN_STYLES: tuple[FlashStyle, ...] = ("white", "black")
+OVERLAY_STYLES: tuple[FlashStyle, ...] = ("speed_radial_over", "speed_parallel_over")
 
 
 def flash_frame(style: FlashStyle, frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The impact frame that replaces ``frame``: flat white/black, inverted, or black-on-white speed lines."""
+    """The impact frame that replaces ``frame``: flat white/black, inverted, black-on-white speed lines, or
+    (``*_over``) speed lines drawn over ``frame`` itself."""
     if style == "invert":
         return 255 - frame
+    if style in OVERLAY_STYLES:
+        over = frame.copy()
+        ink = BLACK if rng.random() < 0.6 else WHITE
+        if style == "speed_radial_over":
+            _radial_lines(over, rng, ink)
+        else:
+            _parallel_lines(over, rng, ink)
+        return over
     out = np.empty_like(frame)
     out[:] = BLACK if style == "black" else WHITE
     if style == "speed_radial":
@@ -28,7 +45,7 @@ def flash_frame(style: FlashStyle, frame: np.ndarray, rng: np.random.Generator) 
     return out
 
 
-def _radial_lines(canvas: np.ndarray, rng: np.random.Generator) -> None:
+def _radial_lines(canvas: np.ndarray, rng: np.random.Generator, ink: Color = BLACK) -> None:
     """Black wedges converging on a focus point near the centre (manga "focus lines")."""
     h, w = canvas.shape[:2]
     cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.65)
@@ -39,17 +56,17 @@ def _radial_lines(canvas: np.ndarray, rng: np.random.Generator) -> None:
         tip = (cx + reach * math.cos(angle), cy + reach * math.sin(angle))
         left = (cx + outer * math.cos(angle - half), cy + outer * math.sin(angle - half))
         right = (cx + outer * math.cos(angle + half), cy + outer * math.sin(angle + half))
-        cv2.fillPoly(canvas, [np.array([tip, left, right], np.int32)], BLACK, cv2.LINE_AA)
+        cv2.fillPoly(canvas, [np.array([tip, left, right], np.int32)], ink, cv2.LINE_AA)
 
 
-def _parallel_lines(canvas: np.ndarray, rng: np.random.Generator) -> None:
+def _parallel_lines(canvas: np.ndarray, rng: np.random.Generator, ink: Color = BLACK) -> None:
     """Horizontal black streaks of random length and weight (a fast-motion background)."""
     h, w = canvas.shape[:2]
     for _ in range(int(rng.integers(25, 45))):
         y = int(rng.integers(0, h))
         x0 = int(rng.integers(-w // 2, w // 2))
         length = int(rng.integers(w // 3, w))
-        cv2.line(canvas, (x0, y), (x0 + length, y), BLACK, int(rng.integers(1, 5)), cv2.LINE_AA)
+        cv2.line(canvas, (x0, y), (x0 + length, y), ink, int(rng.integers(1, 5)), cv2.LINE_AA)
 
 
 @dataclass(frozen=True)

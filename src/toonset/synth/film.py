@@ -1,4 +1,6 @@
-"""Film defects applied after rendering: grain (fresh noise every frame) and gate weave (frame jitter)."""
+"""Film defects applied after rendering: grain (fresh noise every frame), gate weave (frame jitter) and
+flicker (a fresh brightness gain every frame); and the presentation of a picture: black-and-white, and
+black bars around it (pillarbox or letterbox)."""
 
 from __future__ import annotations
 
@@ -31,3 +33,35 @@ def add_grain(frame: np.ndarray, rng: np.random.Generator, sigma: float) -> np.n
         return frame
     noise = rng.standard_normal(frame.shape[:2], dtype=np.float32) * np.float32(sigma)
     return np.clip(frame.astype(np.float32) + noise[:, :, None], 0, 255).astype(np.uint8)
+
+
+def flicker(frame: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """``frame`` times a random brightness gain ``1 + strength * N(0, 1)`` (kept within [0.5, 1.5])."""
+    if strength <= 0:
+        return frame
+    gain = np.float32(np.clip(1 + strength * rng.standard_normal(), 0.5, 1.5))
+    return np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
+def to_mono(frame: np.ndarray) -> np.ndarray:
+    """``frame`` in black and white: every channel set to its luma (ITU-R BT.601 weights)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def frame_with_bars(
+    picture: np.ndarray, box: tuple[int, int, int, int], width: int, height: int
+) -> np.ndarray:
+    """A black ``width`` x ``height`` frame with ``picture`` placed in ``box`` = (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((height, width, 3), np.uint8)
+    out[y0:y1, x0:x1] = picture
+    return out
+
+
+def black_bars(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``frame`` (a copy) with everything outside ``box`` set to black again (after grain, weave...)."""
+    x0, y0, x1, y1 = box
+    out = frame.copy()
+    out[:y0], out[y1:], out[:, :x0], out[:, x1:] = 0, 0, 0, 0
+    return out

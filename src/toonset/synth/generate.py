@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from toonset.synth.encode import Mp4Writer
-from toonset.synth.film import add_grain, shift, weave_offset
+from toonset.synth.film import add_grain, black_bars, flicker, frame_with_bars, shift, to_mono, weave_offset
 from toonset.synth.options import SynthOptions
 from toonset.synth.planner import plan_video
 from toonset.synth.render import render_video
+from toonset.synth.timeline import VideoPlan
 from toonset.synth.truth import build_truth
 
 SET_FRAME_RATES = ((24, 1), (24000, 1001), (30000, 1001), (12, 1))  # cycled through by generate_set
@@ -24,7 +26,10 @@ def generate_video(path: str | Path, seed: int, options: SynthOptions | None = N
     """Write the video for ``seed`` to ``path`` (mp4) and its truth to ``path`` with a ``.json`` suffix.
 
     Returns the truth dict. ``new_drawing`` compares each clean rendered frame with the previous one,
-    before grain, weave and compression are applied.
+    before grain, weave, flicker and compression are applied (but after black-and-white and bars, so a
+    change hidden under a bar is no new drawing). With ``options.stress`` the video also carries the
+    in-shot stress cases listed under ``events`` in the truth; ``mono`` and ``bars`` change only how the
+    same plan is shown.
     """
     options = options or SynthOptions()
     options.validate()
@@ -32,6 +37,9 @@ def generate_video(path: str | Path, seed: int, options: SynthOptions | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     plan = plan_video(seed, options)
     film_rng = np.random.default_rng([seed, 1])
+    flicker_rng = np.random.default_rng([seed, 3])  # its own stream: grain and weave stay as they were
+    box = options.picture
+    bars = box != (0, 0, options.width, options.height)
     new_drawing: list[int] = []
     weave_offsets: list[tuple[int, int]] = []
     previous: np.ndarray | None = None
@@ -44,15 +52,27 @@ def generate_video(path: str | Path, seed: int, options: SynthOptions | None = N
         preset=options.preset,
         gop=options.gop,
     ) as writer:
-        for frame in render_video(plan, options.width, options.height):
+        for frame in clean_frames(plan, options):
             new_drawing.append(int(previous is None or not np.array_equal(previous, frame)))
             previous = frame
             offset = weave_offset(film_rng, options.weave)
             weave_offsets.append(offset)
-            writer.write(add_grain(shift(frame, *offset), film_rng, options.grain))
+            shown = add_grain(shift(frame, *offset), film_rng, options.grain)
+            shown = flicker(shown, flicker_rng, options.flicker)
+            writer.write(black_bars(shown, box) if bars else shown)
     truth = build_truth(plan, options, seed, path.name, new_drawing, weave_offsets)
     _write_json(path.with_suffix(".json"), truth)
     return truth
+
+
+def clean_frames(plan: VideoPlan, options: SynthOptions) -> Iterator[np.ndarray]:
+    """Every frame of ``plan`` as the truth describes it: rendered (into the picture box when the video
+    has bars), in grey with ``mono``, between black bars; before weave, grain, flicker and compression."""
+    box = options.picture
+    bars = box != (0, 0, options.width, options.height)
+    for picture in render_video(plan, box[2] - box[0], box[3] - box[1]):
+        frame = to_mono(picture) if options.mono else picture
+        yield frame_with_bars(frame, box, options.width, options.height) if bars else frame
 
 
 def generate_set(

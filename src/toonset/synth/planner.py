@@ -3,6 +3,11 @@
 Every video gets at least one gradual transition, one pan, one impact flash, one caption and one shot
 that opens on a long hold followed by a big pose change, wherever its shots leave room; with
 ``hard_cases`` it also gets every hard shot kind that fits (all of them from six shots on).
+
+With ``stress`` (opt-in; without it the plan is exactly what it always was) one shot moves smoothly on
+ones (from two shots on; it takes one of the hard-kind slots) and the shots also carry the in-shot stress
+cases of :mod:`toonset.synth.stress`, each at least once wherever a shot can take it: occlusion sweeps (one
+to three in a shot), mixed impact runs, lighting changes, fire and smear frames. Shots grow to make room.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from toonset.synth.captions import PHRASES
-from toonset.synth.effects import FLASH_STYLES
+from toonset.synth.effects import FLASH_STYLES, OVERLAY_STYLES, PLAIN_STYLES, FlashStyle
 from toonset.synth.options import SynthOptions
 from toonset.synth.palette import BLACK, WHITE
 from toonset.synth.timeline import (
@@ -18,9 +23,15 @@ from toonset.synth.timeline import (
     Explosion,
     Flash,
     Framing,
+    Lighting,
+    LightingMode,
+    Motion,
+    Occlusion,
     Pan,
     ShotKind,
     ShotPlan,
+    Smear,
+    SweepDirection,
     Timing,
     Transition,
     VideoPlan,
@@ -44,16 +55,40 @@ PANNABLE = frozenset({"normal", "same_palette"})
 FLASHABLE = frozenset({"normal", "same_palette", "boil", "explosion"})
 LONG_HOLDABLE = frozenset({"normal", "same_palette", "explosion"})
 
+# stress cases (SynthOptions.stress): the shot kinds that may carry each, and their sizes in frames
+STRESSABLE: dict[str, frozenset[str]] = {
+    "occlusion": frozenset({"normal", "same_palette", "boil", "explosion", "smooth"}),
+    "impact_mix": frozenset({"normal", "same_palette", "boil", "explosion", "smooth"}),
+    "lighting": frozenset({"normal", "same_palette", "explosion", "smooth"}),
+    "fire": frozenset({"normal", "same_palette", "boil"}),
+    "smear": frozenset({"normal", "same_palette", "explosion"}),
+}
+SWEEP_ENTER, SWEEP_COVER, SWEEP_LEAVE = (1, 3), (2, 6), (1, 3)
+SWEEPS = (1, 3)  # occlusion sweeps in one shot
+IMPACT_MIX_FRAMES = (2, 4)
+LIGHTING_FRAMES = (4, 16)
+FIRE_FRAMES = (8, 24)
+SMEAR_FRAMES = (1, 2)
+EVENT_GAP = 2  # plain frames kept between two in-shot events
+LIGHTING_MODES: tuple[LightingMode, ...] = ("dark", "bright", "tint")
+DIRECTIONS: tuple[SweepDirection, ...] = ("right", "left", "down", "up")
+
 
 def plan_video(seed: int, options: SynthOptions) -> VideoPlan:
     """The plan of the video for ``seed``; deterministic for the same seed and options."""
     rng = np.random.default_rng([seed, 0])
-    kinds = _arrange_kinds(rng, options.num_shots, options.hard_cases)
+    if options.stress:
+        kinds = _arrange_stress_kinds(rng, options.num_shots, options.hard_cases)
+    else:
+        kinds = _arrange_kinds(rng, options.num_shots, options.hard_cases)
     transitions = _choose_transitions(rng, kinds)
     long_hold = _pick(rng, _indices(kinds, LONG_HOLDABLE), 0.15)
     pans = _pick(rng, _indices(kinds, PANNABLE), 0.35)
     flashes = _pick(rng, _indices(kinds, FLASHABLE), 0.35)
     captions = _pick(rng, [i for i, kind in enumerate(kinds) if kind != "flash_shot"], 0.3)
+    stress: dict[str, set[int]] = {}
+    if options.stress:
+        stress = {event: _pick(rng, _indices(kinds, allowed), 0.3) for event, allowed in STRESSABLE.items()}
 
     shots: list[ShotPlan] = []
     for index, kind in enumerate(kinds):
@@ -83,6 +118,7 @@ def plan_video(seed: int, options: SynthOptions) -> VideoPlan:
                 pan=index in pans,
                 flash=index in flashes,
                 caption=index in captions,
+                stress=[event for event, chosen in stress.items() if index in chosen],
             )
         )
     return VideoPlan(tuple(shots))
@@ -96,6 +132,25 @@ def _arrange_kinds(rng: np.random.Generator, count: int, hard_cases: bool) -> li
     for size in range(min(len(HARD_KINDS), count - 1), 0, -1):
         for _ in range(200):
             chosen = [HARD_KINDS[i] for i in rng.permutation(len(HARD_KINDS))[:size]]
+            slots = rng.permutation(np.arange(1, count))[:size]
+            candidate = list(kinds)
+            for slot, kind in zip(slots, chosen):
+                candidate[int(slot)] = kind
+            if _valid_order(candidate):
+                return candidate
+    return kinds
+
+
+def _arrange_stress_kinds(rng: np.random.Generator, count: int, hard_cases: bool) -> list[ShotKind]:
+    """Like :func:`_arrange_kinds`, but one shot (not the first) is always a smooth-motion shot."""
+    kinds: list[ShotKind] = ["normal"] * count
+    others = HARD_KINDS if hard_cases else ()
+    for size in range(min(len(others) + 1, count - 1), 0, -1):
+        for _ in range(200):
+            chosen: list[ShotKind] = [
+                "smooth",
+                *(others[i] for i in rng.permutation(len(others))[: size - 1]),
+            ]
             slots = rng.permutation(np.arange(1, count))[:size]
             candidate = list(kinds)
             for slot, kind in zip(slots, chosen):
@@ -165,8 +220,10 @@ def _plan_shot(
     pan: bool,
     flash: bool,
     caption: bool,
+    stress: list[str] | None = None,
 ) -> ShotPlan:
-    """One shot of ``kind``; ``look`` holds its hue, palette_seed, framing and layout_seed."""
+    """One shot of ``kind``; ``look`` holds its hue, palette_seed, framing and layout_seed; ``stress``
+    names the stress cases it carries (stress videos only)."""
     fields: dict = {"kind": kind, "transition_in": transition, **look}
     if kind == "flash_shot":
         fields["timing"] = "ones" if rng.random() < 0.5 else "still"
@@ -199,6 +256,13 @@ def _plan_shot(
         fields["flashes"] = _plan_flash(rng, max(2, quiet + 1), length, busy)
     if caption:
         fields["captions"] = _plan_captions(rng, quiet, length)
+    if stress:
+        length = _plan_stress(rng, fields, stress, max(2, quiet + 1), length, busy)
+    if kind == "smooth":
+        fields["timing"] = "ones"
+        fields["drawings"] = (tuple(range(length)),)
+        fields["motion"] = _plan_motion(rng, options, length)
+        return ShotPlan(**fields)
 
     if kind == "split_screen":
         fields["timing"] = "twos"
@@ -293,3 +357,106 @@ def _plan_captions(rng: np.random.Generator, earliest: int, length: int) -> tupl
             break
         start = end
     return tuple(captions)
+
+
+def _plan_stress(
+    rng: np.random.Generator,
+    fields: dict,
+    events: list[str],
+    earliest: int,
+    length: int,
+    busy: list[tuple[int, int]],
+) -> int:
+    """Place the stress ``events`` in the shot described by ``fields`` (clear of its flashes, explosion and
+    each other, strictly inside it) and return its length, grown where they did not fit."""
+    busy = [*busy, *((flash.start, flash.end) for flash in fields.get("flashes", ()))]
+    occlusions: list[Occlusion] = []
+    lighting: list[Lighting] = []
+    smears: list[Smear] = []
+    staying: LightingMode | None = None  # a light change that lasts to the end of the shot goes last
+    for event in events:
+        if event == "occlusion":
+            for _ in range(int(rng.integers(SWEEPS[0], SWEEPS[1] + 1))):
+                enter, cover, leave = (
+                    int(rng.integers(lo, hi + 1)) for lo, hi in (SWEEP_ENTER, SWEEP_COVER, SWEEP_LEAVE)
+                )
+                direction = DIRECTIONS[int(rng.integers(len(DIRECTIONS)))]
+                start, length = _place(rng, enter + cover + leave, earliest, length, busy)
+                occlusions.append(Occlusion(start, enter, cover, leave, direction))
+        elif event == "impact_mix":
+            styles = _mixed_styles(rng)
+            start, length = _place(rng, len(styles), earliest, length, busy)
+            fields["flashes"] = (*fields.get("flashes", ()), Flash(start, styles))
+        elif event == "lighting":
+            mode = LIGHTING_MODES[int(rng.integers(len(LIGHTING_MODES)))]
+            if rng.random() < 0.35:
+                staying = mode
+                continue
+            frames = int(rng.integers(LIGHTING_FRAMES[0], LIGHTING_FRAMES[1] + 1))
+            start, length = _place(rng, frames, earliest, length, busy)
+            lighting.append(Lighting(start, start + frames, mode))
+        elif event == "fire":
+            frames = int(rng.integers(FIRE_FRAMES[0], FIRE_FRAMES[1] + 1))
+            start, length = _place(rng, frames, earliest, length, busy)
+            lighting.append(Lighting(start, start + frames, "fire", int(rng.integers(1, 3))))
+        elif event == "smear":
+            for _ in range(int(rng.integers(1, 3))):
+                frames = int(rng.integers(SMEAR_FRAMES[0], SMEAR_FRAMES[1] + 1))
+                start, length = _place(rng, frames, earliest, length, busy)
+                reach = int(rng.integers(20, 45))
+                smears.append(Smear(start, start + frames, reach if rng.random() < 0.5 else -reach))
+    if staying is not None:
+        start = max([earliest, *(end + EVENT_GAP for _, end in busy)])
+        start += int(rng.integers(0, 6))
+        length = max(length, start + int(rng.integers(LIGHTING_FRAMES[0], LIGHTING_FRAMES[1] + 1)))
+        lighting.append(Lighting(start, length, staying))
+    fields["occlusions"] = tuple(sorted(occlusions, key=lambda o: o.start))
+    fields["lighting"] = tuple(sorted(lighting, key=lambda light: light.start))
+    fields["smears"] = tuple(sorted(smears, key=lambda smear: smear.start))
+    fields["flashes"] = tuple(sorted(fields.get("flashes", ()), key=lambda flash: flash.start))
+    return length
+
+
+def _place(
+    rng: np.random.Generator, frames: int, earliest: int, length: int, busy: list[tuple[int, int]]
+) -> tuple[int, int]:
+    """A start for an event of ``frames`` frames that keeps ``EVENT_GAP`` frames clear of every ``busy``
+    span and ends at least two frames before the shot does, and the shot's length (grown when needed);
+    the new span is added to ``busy``."""
+    starts = [
+        s
+        for s in range(earliest, length - frames - 1)
+        if all(s + frames + EVENT_GAP <= lo or s >= hi + EVENT_GAP for lo, hi in busy)
+    ]
+    if starts:
+        start = int(rng.choice(starts))
+    else:
+        start = max([earliest, *(hi + EVENT_GAP for _, hi in busy)])
+        length = max(length, start + frames + int(rng.integers(2, 9)))
+    busy.append((start, start + frames))
+    return start, length
+
+
+def _mixed_styles(rng: np.random.Generator) -> tuple[FlashStyle, ...]:
+    """Two to four impact frames mixing plain white/black frames with speed lines over the scene."""
+    count = int(rng.integers(IMPACT_MIX_FRAMES[0], IMPACT_MIX_FRAMES[1] + 1))
+    while True:
+        styles: list[FlashStyle] = []
+        for _ in range(count):
+            pool = PLAIN_STYLES if rng.random() < 0.5 else OVERLAY_STYLES
+            choices = [style for style in pool if not styles or style != styles[-1]]
+            styles.append(choices[int(rng.integers(len(choices)))])
+        if any(s in PLAIN_STYLES for s in styles) and any(s in OVERLAY_STYLES for s in styles):
+            return tuple(styles)
+
+
+def _plan_motion(rng: np.random.Generator, options: SynthOptions, length: int) -> Motion:
+    """Continuous motion for a smooth shot: a sub-pixel drift, a slow zoom and characters moving on ones."""
+    scale = options.width / 320
+    drift = float(rng.uniform(0.25, 0.8)) * scale * (1 if rng.random() < 0.5 else -1)
+    zooms = sorted(rng.uniform(1.0, 1.15, 2))
+    if zooms[1] - zooms[0] < 0.03:
+        zooms[1] = zooms[0] + 0.03
+    zoom_from, zoom_to = zooms if rng.random() < 0.5 else zooms[::-1]
+    walk = float(rng.uniform(0.1, 0.5)) * scale * (1 if rng.random() < 0.5 else -1)
+    return Motion(drift, float(zoom_from), float(zoom_to), int(rng.integers(6, 13)), walk)

@@ -14,10 +14,12 @@ from toonset.synth.captions import CaptionPlace, CaptionStyle
 from toonset.synth.effects import FlashStyle
 from toonset.synth.palette import Color
 
-ShotKind = Literal["normal", "flash_shot", "split_screen", "boil", "explosion", "same_palette"]
+ShotKind = Literal["normal", "flash_shot", "split_screen", "boil", "explosion", "same_palette", "smooth"]
 Timing = Literal["ones", "twos", "threes", "mixed", "limited", "still"]
 TransitionType = Literal["start", "cut", "fade", "dissolve"]
 Framing = Literal["wide", "close"]
+SweepDirection = Literal["left", "right", "up", "down"]  # where an occluder travels to
+LightingMode = Literal["dark", "bright", "tint", "fire"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class Flash:
     def end(self) -> int:
         return self.start + len(self.styles)
 
+    @property
+    def mixed(self) -> bool:
+        """Whether the run mixes plain frames with speed lines drawn over the scene (a stress case)."""
+        return any(style.endswith("_over") for style in self.styles)
+
 
 @dataclass(frozen=True)
 class Explosion:
@@ -56,6 +63,72 @@ class Explosion:
 
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    """A dark foreground silhouette sweeping across the picture over local frames [start, end).
+
+    It enters over ``enter`` frames, covers (nearly) the whole picture for ``cover`` frames while still
+    sliding, and leaves over ``leave`` frames, travelling towards ``direction``; the shot goes on beneath.
+    """
+
+    start: int
+    enter: int
+    cover: int
+    leave: int
+    direction: SweepDirection
+
+    @property
+    def end(self) -> int:
+        return self.start + self.enter + self.cover + self.leave
+
+    @property
+    def cover_start(self) -> int:
+        return self.start + self.enter
+
+    @property
+    def cover_end(self) -> int:
+        return self.start + self.enter + self.cover
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """The whole picture relit over local frames [start, end): darkened, brightened, tinted, or firelit.
+
+    ``end`` equal to the shot's length means the light stays changed until the shot ends. Fire redraws its
+    flames and flickering light every ``step`` frames.
+    """
+
+    start: int
+    end: int
+    mode: LightingMode
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Smear:
+    """Smear frames over local frames [start, end): the characters streak ``dx`` px (sign = direction)."""
+
+    start: int
+    end: int
+    dx: int
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Continuous camera and character motion on ones (a "smooth" shot, like 3DCG or a slow camera move).
+
+    The camera drifts ``drift`` px per frame and zooms linearly from ``zoom_from`` to ``zoom_to`` (anti-
+    aliased resampling); the characters move between key poses ``key_every`` frames apart, interpolated on
+    every frame, and walk ``walk`` px per frame.
+    """
+
+    drift: float
+    zoom_from: float
+    zoom_to: float
+    key_every: int
+    walk: float
 
 
 @dataclass(frozen=True)
@@ -91,6 +164,10 @@ class ShotPlan:
     explosion: Explosion | None = None
     captions: tuple[Caption, ...] = ()
     boil_period: int = 0  # the background is redrawn every this many frames (0 = painted once)
+    occlusions: tuple[Occlusion, ...] = ()  # stress cases (only with SynthOptions.stress)
+    lighting: tuple[Lighting, ...] = ()
+    smears: tuple[Smear, ...] = ()
+    motion: Motion | None = None  # set exactly for "smooth" shots
 
     @property
     def length(self) -> int:
