@@ -23,6 +23,7 @@ import numpy as np
 
 from toonset.analyze.base import ClipContext
 from toonset.analyze.features import noise_and_mad
+from toonset.analyze.local_motion import RMS_MIN, local_motion
 from toonset.config import TimingConfig
 from toonset.io.frames import DecodedFrame
 
@@ -31,6 +32,9 @@ LIMITED_AREA = 0.006  # new drawings that change less of the picture than this: 
 SHIFT_MIN = 0.6  # detail pixels: smaller global shifts are noise
 SHIFT_RADIUS = 6  # detail pixels: the largest weave or pan step measured
 WEAVE_WINDOW = 24  # frames of recent noise estimates
+MOVING_TILES_MIN = 5  # coherent-motion tiles (16 px of ~320) that make a frame new ...
+MOVING_SHARE_MIN = 0.012  # ... and their least share of all tiles
+MOVING_RMS_NOISE = 0.6  # explained change must stand this far above the pair's noise sigma
 
 
 def tolerant_exceed(prev: np.ndarray, pmax: np.ndarray, pmin: np.ndarray, cur: np.ndarray,
@@ -105,6 +109,17 @@ def overlap(a: np.ndarray, dx: int, dy: int) -> tuple[slice, slice]:
     return ys, xs
 
 
+def aligned(prev: _Pic, cur: _Pic) -> tuple[np.ndarray, np.ndarray]:
+    """The blurred pictures of two frames on the part both show, with their integer global shift undone."""
+    sx = round(profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS))
+    sy = round(profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS))
+    if not (sx or sy):
+        return prev.blur, cur.blur
+    cy, cx = overlap(cur.blur, sx, sy)
+    py, px = overlap(cur.blur, -sx, -sy)
+    return prev.blur[py, px], cur.blur[cy, cx]
+
+
 def timing_label(holds: list[int], areas: list[float]) -> str:
     """ones / twos / threes / mixed / limited / still from a clip's hold lengths and changed areas.
 
@@ -155,15 +170,16 @@ class TimingAnalyzer:
         self._clip = clip
         self._prev: _Pic | None = None
         self._first: tuple[int, float] | None = None
-        # per later frame: (index, time, content changed?, changed share, moved?, shift x, shift y)
-        self._obs: list[tuple[int, float, bool, float, bool, int, int]] = []
+        # per later frame: (index, time, content changed?, changed share, moved?, shift x, shift y, smooth?)
+        self._obs: list[tuple[int, float, bool, float, bool, int, int, bool]] = []
         self._motion: list[float] = []
         self._keys = []
         self.ruled_out = set()
         self._last = clip.start_frame - 1
 
-    def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float, bool, int, int]:
-        """(content changed?, changed share, change magnitude, moved?, shift x, shift y) of a frame pair."""
+    def _judge(self, prev: _Pic, cur: _Pic) -> tuple[bool, float, float, bool, int, int, bool]:
+        """(content changed?, changed share, change magnitude, moved?, shift x, shift y, smooth motion?) of a
+        frame pair; a change seen only as smooth motion is ``changed`` and ``smooth``."""
         p, pmax, pmin = prev.blur, prev.hi, prev.lo
         c, cmax, cmin = cur.blur, cur.hi, cur.lo
         # σ from the analysis luma: a quarter of the pixels, and its 2x2 averaging matches the 3x3 blur well
@@ -176,7 +192,8 @@ class TimingAnalyzer:
         n, mag = tolerant_exceed(p, pmax, pmin, c, cmax, cmin, thr)
         area = n / c.size
         if area <= self.cfg.min_changed_area and mad < 1.5 * noise + 1.0:
-            return False, area, mag, False, 0, 0
+            smooth = self._coherent_share(prev, cur, thr)  # see below
+            return bool(smooth), max(area, smooth), mag, False, 0, 0, bool(smooth)
         dx = profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS)
         dy = profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS)
         sx, sy = round(dx), round(dy)
@@ -188,26 +205,50 @@ class TimingAnalyzer:
             n, mag = tolerant_exceed(p[py, px], pmax[py, px], pmin[py, px], c[cy, cx], cmax[cy, cx],
                                      cmin[cy, cx], thr)
             area = n / c.size
-        return area > self.cfg.min_changed_area, area, mag, moved, (sx if moved else 0), (sy if moved else 0)
+        changed = area > self.cfg.min_changed_area
+        smooth = 0.0
+        if not (changed or moved):
+            # sub-pixel motion stays inside the 3x3 tolerance: when enough pixels still change beyond the
+            # noise bar, ask whether the change is coherent motion (see ``local_motion``)
+            smooth = self._coherent_share(prev, cur, thr)
+        return (changed or bool(smooth), max(area, smooth), mag, moved, (sx if moved else 0), (sy if moved else 0),
+                bool(smooth))
+
+    def _coherent_share(self, prev: _Pic, cur: _Pic, thr: float) -> float:
+        """Share of the picture in tiles that moved coherently since ``prev`` (0 when too few to count).
+
+        Only asked when the jitter-tolerant test saw no change. Integer global shifts (gate weave) are
+        undone first; sub-pixel ones are removed inside ``local_motion``; the explained change must stand
+        ``MOVING_RMS_NOISE`` times the pair's noise above it (grain fits a few tiles by chance)."""
+        p, c = prev.blur, cur.blur
+        plain = cv2.countNonZero(cv2.threshold(cv2.absdiff(p, c), thr, 255, cv2.THRESH_BINARY)[1])
+        if plain <= self.cfg.min_changed_area * c.size:
+            return 0.0  # nothing beyond the noise bar at all: a hold (the cheap, common answer)
+        rms = max(RMS_MIN, MOVING_RMS_NOISE * self._noise[-1])
+        last = local_motion(*aligned(prev, cur), rms_min=rms)
+        if last.moving < max(MOVING_TILES_MIN, MOVING_SHARE_MIN * last.tiles):
+            return 0.0
+        return last.moving / max(1, last.tiles)
 
     def process(self, frame: DecodedFrame) -> None:
         self._last = frame.index
         if frame.still and self._prev is not None:
             # the same picture again (a held drawing on a clean source): nothing new, nothing to recompute
             self._motion.append(0.0)
-            self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0))
+            self._obs.append((frame.index, frame.time, False, 0.0, False, 0, 0, False))
             self.ruled_out.add(frame.index)
             return
         cur = _Pic(frame.detail if frame.detail is not None else frame.luma, frame.luma, frame.delta)
         if self._prev is None:
             self._first = (frame.index, frame.time)
         else:
-            changed, area, mag, moved, sx, sy = self._judge(self._prev, cur)
+            changed, area, mag, moved, sx, sy, smooth = self._judge(self._prev, cur)
             self._motion.append(mag)
-            self._obs.append((frame.index, frame.time, changed, area, moved, sx, sy))
+            self._obs.append((frame.index, frame.time, changed, area, moved, sx, sy, smooth))
             if not (changed or moved):  # see ``end_clip``: keyframes changed or moved
                 self.ruled_out.add(frame.index)
         self._prev = cur
+
 
     @staticmethod
     def camera_moves(shifts: list[tuple[int, int]], window: int = 3) -> list[bool]:
@@ -232,6 +273,15 @@ class TimingAnalyzer:
             out.append(ok)
         return out
 
+    @staticmethod
+    def smooth_runs(smooth: list[bool]) -> list[bool]:
+        """For each frame changed only by smooth motion: is it in a run of at least two such frames?
+
+        Continuous motion (3DCG, a slow move on ones) keeps going; jitter that a single pair happens to
+        fit (line boil redrawn on twos, grain on a held drawing) does not come twice in a row."""
+        n = len(smooth)
+        return [s and ((i > 0 and smooth[i - 1]) or (i + 1 < n and smooth[i + 1])) for i, s in enumerate(smooth)]
+
     @property
     def keyframe_indices(self) -> list[int]:
         """Frame indices of the new drawings of the current clip (complete after ``end_clip``)."""
@@ -241,8 +291,9 @@ class TimingAnalyzer:
         end = self._last + 1
         camera = self.camera_moves([(o[5], o[6]) for o in self._obs])
         keyframes: list[tuple[int, float, float]] = [(*self._first, 0.0)] if self._first else []
-        for o, cam in zip(self._obs, camera):
-            if o[2] or (o[4] and cam):
+        smooth = self.smooth_runs([o[7] for o in self._obs])
+        for o, cam, run in zip(self._obs, camera, smooth):
+            if (o[2] and (run or not o[7])) or (o[4] and cam):
                 keyframes.append((o[0], o[1], o[3]))
         self._keys = [k[0] for k in keyframes]
         holds = [b - a for a, b in zip(self._keys, [*self._keys[1:], end])]
