@@ -29,6 +29,14 @@ def colour_hist(small: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     return h / max(1.0, float(h.sum()))
 
 
+def luma_hist(luma: np.ndarray, bins: int = 32) -> np.ndarray:
+    """A fine luma histogram, each bin spread over its neighbours (grain and flicker move grey levels a
+    little), normalised to sum 1: what tells grey scenes apart when there is no colour to compare."""
+    h = cv2.calcHist([luma], [0], None, [bins], [0, 256]).ravel()
+    h = np.convolve(h, (0.25, 0.5, 0.25), mode="same")
+    return h / max(1.0, float(h.sum()))
+
+
 def saturation(chroma: np.ndarray) -> float:
     """Mean distance of U and V from grey (128): 0 for a monochrome picture."""
     flat = chroma.reshape(-1, chroma.shape[-1])

@@ -62,11 +62,13 @@ RULES = {
     "blend": "frames that mix the frames around them form fades and dissolves",
     "fog": "a dissolve needs another scene after it (fog drifting over one shot is none)",
     "light": "a change that keeps the picture's structure (matched blind to gain and offset) is a change of light",
+    "mono": "two colourless frames are compared by a fine grey-level histogram instead of the colour one",
     "return": "the scene before comes back within a second with no steady picture of another scene between: "
               "an occlusion, impact run, smear or effect, not a cut",
 }
 EXCURSION_SECONDS = 1.0  # how long an occlusion, impact run or effect may hide the shot and still return
 SAME_SCENE = 0.4  # cut strength below which two frames show one scene
+MONO_SAT = 1.0  # mean chroma distance from grey below which a frame counts as colourless
 SAME_STRUCTURE = 0.7  # share of textured tiles matched blind to light that makes two frames one picture
 STEADY = 0.35  # cut strength below which two neighbouring frames show one steady picture
 
@@ -94,6 +96,7 @@ class _Frame:
     # made only when a frame takes part in block matching (see ``ShotDetector._soft``):
     soft: np.ndarray | None = None  # blurred luma (sub-pixel shifts and grain do not break matches)
     soft_std: np.ndarray | None = None  # std of each 16x16 tile of ``soft``
+    lhist: np.ndarray | None = None  # fine luma histogram of a colourless frame (see ``ShotDetector._hist``)
 
 
 BASE_RADIUS = 10  # analysis pixels (of ~160) a tile may move between two frames at film rates
@@ -174,11 +177,13 @@ class ShotDetector:
             frame.index, frame.luma, small8.astype(np.float32), frame.chroma,
             F.colour_hist(small8, frame.chroma), float(mean[0, 0]), float(std[0, 0]), F.saturation(frame.chroma),
         )
+        if rec.sat < MONO_SAT and "mono" not in self._off:
+            rec.lhist = F.luma_hist(frame.luma)
         if self.n:
             prev = self._win[self.n - 1]
             noise, mad = frame.delta or F.noise_and_mad(prev.luma, rec.luma)
             self.mad.append(mad)
-            self.dhist.append(F.hist_distance(prev.hist, rec.hist))
+            self.dhist.append(self._hist(prev, rec))
             self.noise.append(noise)
         else:
             self.mad.append(0.0)
@@ -209,6 +214,14 @@ class ShotDetector:
         return self.boundaries
 
     # --------------------------------------------------------------- internals
+    @staticmethod
+    def _hist(a: _Frame, b: _Frame) -> float:
+        """Histogram distance of two frames: the joint YUV histogram, or, when both frames are colourless,
+        the fine luma histogram (eight grey bins cannot tell two grey scenes apart)."""
+        if a.lhist is not None and b.lhist is not None:
+            return F.hist_distance(a.lhist, b.lhist)
+        return F.hist_distance(a.hist, b.hist)
+
     def _have(self, i: int) -> bool:
         return 0 <= i < self.n
 
@@ -233,7 +246,7 @@ class ShotDetector:
         block matching as its tiles come in. ``floor``: the caller needs the exact value unless it is below
         ``floor``. Only exact values are cached."""
         fa, fb = self._win[a], self._win[b]
-        hist_term = min(1.0, F.hist_distance(fa.hist, fb.hist) / 0.3)
+        hist_term = min(1.0, self._hist(fa, fb) / 0.3)
         if below is not None and 0.5 * hist_term >= below:
             return 0.5 * hist_term  # a lower bound that is already too high
         if above is not None and 0.5 + 0.5 * hist_term < above:
@@ -312,7 +325,7 @@ class ShotDetector:
         for j in range(t - 2, lo - 1, -1):
             past = self._win.get(j)
             if past is not None:
-                d = F.hist_distance(past.hist, cur.hist)
+                d = self._hist(past, cur)
                 if d <= 0.25:
                     near.append((d, j))
         # the closest pictures by colour first; a handful is enough to find the one the effect covered
@@ -509,7 +522,7 @@ class ShotDetector:
         a, b = self._win.get(t - k), self._win.get(t + k) if t + k < self.n else None
         if a is None or b is None:
             return False
-        return F.hist_distance(a.hist, b.hist) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40
+        return self._hist(a, b) > 0.2 or min(a.std, b.std) < 10 or abs(a.mean - b.mean) > 40
 
     def _close_grad(self) -> None:
         frames = self._open_grad
