@@ -424,12 +424,18 @@ class ShotDetector:
         return None
 
     def _steady_other(self, a: int, b: int, ref: int, other: float) -> bool:
-        """Do frames [a, b) hold two neighbouring frames that show one steady, normal picture (not blank, not
-        an impact frame) of another scene than frame ``ref`` (strength at least ``other``)? Then they are a
-        short shot between two cuts (an insert), not an excursion of the same shot."""
+        """Do frames [a, b) show one steady, normal picture (not blank, not an impact frame) of another scene
+        than frame ``ref`` (strength at least ``other``, another structure) for at least half of them, and at
+        least two frames? Then they are a short shot between two cuts (an insert), not an excursion of the
+        same shot: a shape sweeping over the camera or an effect changes from frame to frame."""
+        need = max(2, (b - a + 1) // 2)
+        run = 1
         for i in range(a, b - 1):
-            if (self._strength(i, i + 1, below=STEADY) < STEADY and not self._flash_like(i, ref)
-                    and not self._flash_like(i + 1, ref) and self._strength(ref, i, above=other) >= other):
+            steady = (self._strength(i, i + 1, below=STEADY) < STEADY and not self._flash_like(i, ref)
+                      and not self._flash_like(i + 1, ref) and self._strength(ref, i, above=other) >= other
+                      and ("light" in self._off or not self._same_structure(ref, i)))
+            run = run + 1 if steady else 1
+            if run >= need:
                 return True
         return False
 
