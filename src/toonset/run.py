@@ -16,7 +16,7 @@ from toonset.errors import UsageError
 from toonset.executors.local import InlineExecutor, LocalExecutor, default_workers
 from toonset.executors.tasks import build_lock, is_done, largest_first, make_plan, remove_stale_temporaries
 from toonset.ingest.local import expand_inputs
-from toonset.pipeline.analyze_stage import SHOT_METHODS, analyzer_versions
+from toonset.pipeline.analyze_stage import SHOT_METHODS, analyzer_versions, check_analysis_settings
 from toonset.pipeline.build import PipelineSpec
 from toonset.store.dataset import finalize
 
@@ -52,6 +52,7 @@ def build_dataset(
     cfg = cfg or BuildConfig()
     if cfg.shots.method not in SHOT_METHODS:
         raise UsageError(f"unknown shots.method {cfg.shots.method!r}; choose from {', '.join(SHOT_METHODS)}")
+    check_analysis_settings(cfg)
     out = Path(out).absolute()
     refs = expand_inputs(inputs, fps=fps)
     if not refs:

@@ -40,6 +40,7 @@ from toonset.config import ShotsConfig
 from toonset.io.frames import DecodedFrame
 
 BLEND_STEPS = (1, 2, 3, 4, 6, 8)
+# frame windows below are at 24 fps; ``ShotDetector`` scales them to the video's rate
 CONTEXT_FRAMES = 12
 RETURN_WINDOW = 48  # frames back to look for the picture an effect covered
 RETURN_TRIES = 6
@@ -131,15 +132,24 @@ class ShotDetector:
             raise ValueError(f"unknown shot rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
         self._off = frozenset(self.cfg.rules_off)
         self.search_radius = search_radius(fps)
-        self.max_flash = max(0, self.cfg.max_flash_frames)
+        # frame windows are set for 24 fps and scale with the rate: an effect or a dip lasts a time, not a
+        # number of frames (a 30 fps telecine shows a 3-frame flash on 4 frames, a 10 fps GIF on 1)
+        self.rate = (fps or 24.0) / 24.0
+        self.context = self._frames(CONTEXT_FRAMES)
+        self.return_window = self._frames(RETURN_WINDOW)
+        self.dip_frames = self._frames(DIP_FRAMES)
+        self.effect_frames = self._frames(EFFECT_FRAMES)
+        self.run_span_max = self._frames(RUN_SPAN_MAX)
+        self.max_flash = self._frames(self.cfg.max_flash_frames) if self.cfg.max_flash_frames > 0 else 0
         self.max_trans = max(4, self.cfg.max_transition_frames)
         self.excursion = max(2, round(EXCURSION_SECONDS * (fps or 24.0)))
-        self.cut_lookahead = max(self.max_flash + 2 + CONTEXT_FRAMES, self.excursion + 2)
+        self.cut_lookahead = max(self.max_flash + 2 + max(self.context, self.effect_frames), self.excursion + 2)
         self.blend_lookahead = max(BLEND_STEPS)
         # frames kept: enough past for the blend test and enough future for every lookahead
         self.keep = self.max_trans * 2 + self.cut_lookahead + max(BLEND_STEPS) + 4
-        # (a run of quick cuts waits, at most RUN_SPAN_MAX + RUN_GAP frames longer, to become one transition)
-        self.latency = max(self.cut_lookahead, self.max_trans + self.blend_lookahead + 4) + 2 + RUN_SPAN_MAX + RUN_GAP
+        # (a run of quick cuts waits, at most run_span_max + RUN_GAP frames longer, to become one transition)
+        self.latency = (max(self.cut_lookahead, self.max_trans + self.blend_lookahead + 4) + 2 + self.run_span_max
+                        + RUN_GAP)
         self._win: dict[int, _Frame] = {}
         self._order: deque[int] = deque()
         self.n = 0  # frames pushed
@@ -159,6 +169,10 @@ class ShotDetector:
         self.boundaries: list[Boundary] = []
         self.final_upto = 0
         self._flushed = False
+
+    def _frames(self, at_24fps: int) -> int:
+        """A window of ``at_24fps`` frames at 24 fps, in frames at this video's rate (at least 1)."""
+        return max(1, round(at_24fps * self.rate))
 
     # ------------------------------------------------------------------ public
     def push(self, frame: DecodedFrame) -> None:
@@ -319,7 +333,7 @@ class ShotDetector:
         """True when frame t returns to a picture seen shortly before, with no cut since (the end of an
         explosion or effect that covered the shot, a long flash)."""
         last_cut = self._cuts[-1].end if self._cuts else (self.boundaries[-1].end if self.boundaries else 0)
-        lo = max(last_cut, t - RETURN_WINDOW, min(self._win))
+        lo = max(last_cut, t - self.return_window, min(self._win))
         cur = self._win[t]
         near = []
         for j in range(t - 2, lo - 1, -1):
@@ -383,11 +397,11 @@ class ShotDetector:
         if s < thr and "context" not in self._off:
             # borderline: a dynamic shot has changes this large right after (or before), a cut does not.
             # Steps into or out of an impact/flash frame say nothing about how the drawings move
-            for j in range(t + 1, min(self.n, t + 1 + CONTEXT_FRAMES)):
+            for j in range(t + 1, min(self.n, t + 1 + self.context)):
                 if (self.mad[j] > 0.6 * self.mad[t] and self._strength(j - 1, j, above=s - 0.12) > s - 0.12
                         and not self._flash_step(j, t)):
                     return
-            for j in range(max(1, t - CONTEXT_FRAMES), t):
+            for j in range(max(1, t - self.context), t):
                 if (self.strength.get(j, 0.0) > s - 0.12 and self.mad[j] > 0.6 * self.mad[t]
                         and not self._flash_step(j, t - 1)):
                     return
@@ -440,10 +454,10 @@ class ShotDetector:
         return False
 
     def _clears_back(self, t: int, step_max: float) -> bool:
-        """Does the picture before candidate t come back within ``EFFECT_FRAMES`` frames with no cut-like step
+        """Does the picture before candidate t come back within ``effect_frames`` (12 at 24 fps) with no cut-like step
         (strength > ``step_max``) on the way? Then an effect covered the shot and cleared (sparks, smoke, a
         burst longer than a flash); another scene would have to be left by a second cut."""
-        for j in range(t + 1, min(self.n, t + 1 + EFFECT_FRAMES)):
+        for j in range(t + 1, min(self.n, t + 1 + self.effect_frames)):
             if self._strength(j - 1, j, above=step_max) > step_max:
                 return False
             if self._strength(t - 1, j, below=0.4) < 0.4:
@@ -451,7 +465,7 @@ class ShotDetector:
         return False
 
     def _dip_end(self, t: int, step_min: float) -> int | None:
-        """When frames t, t+1, … are blank (black, white, one colour) for at most ``DIP_FRAMES`` frames and a
+        """When frames t, t+1, … are blank (black, white, one colour) for at most ``dip_frames`` (12 at 24 fps) and a
         cut-like step (strength ≥ ``step_min``) leaves them, the first frame after them; else None."""
         if self._cuts and self._cuts[-1].end >= t - RUN_GAP:
             return None  # part of a run of quick cuts: rule 7 makes the whole run one transition
@@ -459,7 +473,7 @@ class ShotDetector:
         if not blank(t):
             return None
         j = t + 1
-        while j < min(self.n, t + DIP_FRAMES + 1) and blank(j):
+        while j < min(self.n, t + self.dip_frames + 1) and blank(j):
             j += 1
         if j >= self.n:
             return self.n if self._flushed else None  # the video ends on black: those frames are no shot
@@ -468,8 +482,8 @@ class ShotDetector:
         return j
 
     def _leader_ends(self, t: int) -> bool:
-        """Is frame t the first picture after at most ``DIP_FRAMES`` blank frames that open the video?"""
-        if t > DIP_FRAMES or self._cuts or self.boundaries:
+        """Is frame t the first picture after at most ``dip_frames`` blank frames that open the video?"""
+        if t > self.dip_frames or self._cuts or self.boundaries:
             return False
         blank = self._blank_test(t)  # a frame no longer in the window is not blank
         return not blank(t) and all(blank(i) for i in range(t))
@@ -581,7 +595,7 @@ class ShotDetector:
         run = self._cut_run() if "runs" not in self._off else []
         if not run:
             return None
-        span_left = run[-1].end - run[0].start < RUN_SPAN_MAX  # latency stays bounded
+        span_left = run[-1].end - run[0].start < self.run_span_max  # latency stays bounded
         if not final and span_left and run[-1].end > self._cut_pos - 1 - RUN_GAP:
             return run[0].start  # a later cut can still join it
         if len(run) >= 3:

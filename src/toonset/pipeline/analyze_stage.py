@@ -12,9 +12,10 @@ from toonset.analyze.base import ClipConsumer
 from toonset.analyze.compat import SakugaCompat
 from toonset.analyze.fingerprint import ClipFingerprint
 from toonset.analyze.router import ClipRouter, ClipSpan
-from toonset.analyze.shots import ShotDetector
+from toonset.analyze.shots import RULES, ShotDetector
 from toonset.analyze.timing import TimingAnalyzer
 from toonset.config import BuildConfig
+from toonset.errors import UsageError
 from toonset.ingest.provenance import source_columns
 from toonset.io.decode import frame_runs, open_reader
 from toonset.io.encode import ClipEncoder
@@ -25,7 +26,23 @@ from toonset.pipeline.work import SourceWork
 SHOT_METHODS = ("classical", "transnetv2", "ensemble")
 
 
+ANALYSIS_WIDTH = 160  # the width the pixel constants of shots and timing are calibrated at
+
+
+def check_analysis_settings(cfg: BuildConfig) -> None:
+    """Refuse settings the analyzers cannot honour, before any video is opened (``UsageError``)."""
+    if cfg.decode.analysis_width != ANALYSIS_WIDTH:
+        # search radius, tile sizes and texture floors are in analysis pixels: another width would silently
+        # change every decision, so it is refused rather than half supported
+        raise UsageError(f"decode.analysis_width = {cfg.decode.analysis_width} is not supported: the shot and "
+                         f"timing analyzers are calibrated at {ANALYSIS_WIDTH} px")
+    unknown = sorted(set(cfg.shots.rules_off) - set(RULES))
+    if unknown:
+        raise UsageError(f"unknown shots.rules_off {', '.join(unknown)}; known rules: {', '.join(RULES)}")
+
+
 def make_segmenter(cfg: BuildConfig, fps: float):
+    check_analysis_settings(cfg)
     method = cfg.shots.method
     if method == "classical":
         return ShotDetector(cfg.shots, fps)
