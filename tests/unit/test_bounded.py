@@ -30,12 +30,15 @@ def test_shot_detector_memory_does_not_grow_with_length():
     rng = np.random.default_rng(0)
     det = ShotDetector()
     scenes = [rng.integers(0, 255, (24, 40), np.uint8) for _ in range(4)]
-    chroma = np.full((2, 6, 10), 128, np.uint8)
+    # each scene has its own tint: four grey noise fields share one grey-level histogram, and a cut needs
+    # the structure *and* the colours to change (see docs/shots.md, "same-palette cuts")
+    tints = [np.full((2, 6, 10), 128, np.uint8) + np.array([dx, dy], np.uint8)[:, None, None]
+             for dx, dy in ((0, 0), (40, 0), (0, 40), (40, 40))]
     sizes = []
     for i in range(3000):
         luma = scenes[(i // 50) % 4].copy()
         luma[i % 20, :] = 255  # a moving line: every frame differs a little
-        det.push(DecodedFrame(i, i / 24, luma, chroma))
+        det.push(DecodedFrame(i, i / 24, luma, tints[(i // 50) % 4]))
         if i in (999, 2999):
             sizes.append((len(det._win), len(det._order), len(det.mad._vals), len(det.strength)))
     det.flush()

@@ -22,6 +22,14 @@ Method (see ``docs/shots.md``):
    frame form fades (fade-out, black, fade-in is one fade).
 6. **Dips to black** — a cut into at most 12 blank frames and a cut out of them are one fade; so are up
    to 12 blank frames opening or ending the video.
+7. **Excursions** — when the scene before a candidate shows again within a second and no steady picture of
+   another scene stands between, the shot was never left (occlusion sweeps, impact runs, smears).
+8. **Light** — a change that keeps the picture's structure, matched blind to gain and offset, is a change
+   of light (tints, firelight, a shot darkening), unless the contrast falls step after step (a fade).
+9. **Colourless frames** are compared by a fine grey-level histogram instead of the colour one.
+
+Frame windows are stated at 24 fps and scale with the video's rate. Every post-filter has a name in
+``RULES`` and can be switched off (``ShotsConfig.rules_off``) to measure what it is worth.
 """
 
 from __future__ import annotations

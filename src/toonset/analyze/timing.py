@@ -156,7 +156,7 @@ class TimingAnalyzer:
     direction) can use frames on both sides."""
 
     name = "timing.tolerant"
-    version = "2.1"
+    version = "2.2"
     needs_pixels = False
 
     def __init__(self, cfg: TimingConfig | None = None) -> None:
