@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toonset.synth import SynthOptions
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOONSET_SHARED", REPO.parent / "shared"))
@@ -40,15 +44,22 @@ def real_clips() -> list[Clip]:
     return clips
 
 
-def synthetic_clips(count: int, seed: int, cache: Path, size: tuple[int, int] | None = None) -> list[Clip]:
-    from toonset.synth import SynthOptions, generate_set
+def synthetic_clips(count: int, seed: int, cache: Path, size: tuple[int, int] | None = None,
+                    options: SynthOptions | None = None) -> list[Clip]:
+    """``count`` synthetic videos of ``seed`` (made once into ``cache``) with their truth. ``options`` (e.g.
+    ``SynthOptions(stress=True)``) replace the defaults; every field that differs from the defaults names
+    the cache folder (``synth-8-2027-stress``), so each kind of set keeps its own videos."""
+    from toonset.synth import SynthOptions
 
-    suffix = f"-{size[0]}x{size[1]}" if size else ""
-    folder = cache / f"synth-{count}-{seed}{suffix}"
+    opts = replace(options) if options else SynthOptions()
+    if size:
+        opts.width, opts.height = size
+    base = SynthOptions()
+    size_tag = f"-{opts.width}x{opts.height}" if size or (opts.width, opts.height) != (base.width, base.height) else ""
+    folder = cache / f"synth-{count}-{seed}{size_tag}{options_tag(opts)}"
     if not (folder / "done").exists():
-        opts = SynthOptions()
-        if size:
-            opts.width, opts.height = size
+        from toonset.synth import generate_set
+
         generate_set(folder, count=count, seed=seed, options=opts)
         (folder / "done").write_text("ok")
     clips = []
@@ -58,6 +69,20 @@ def synthetic_clips(count: int, seed: int, cache: Path, size: tuple[int, int] | 
                   for t in truth["transitions"]]
         clips.append(Clip(video.name, video, bounds, truth))
     return clips
+
+
+def options_tag(opts: SynthOptions) -> str:
+    """``-name`` (flags) or ``-name-value`` for every field but the size that differs from ``SynthOptions()``;
+    empty for the defaults (the folder names used so far)."""
+    from toonset.synth import SynthOptions
+
+    base, tag = SynthOptions(), ""
+    for f in fields(SynthOptions):
+        value = getattr(opts, f.name)
+        if f.name in ("width", "height") or value == getattr(base, f.name):
+            continue
+        tag += f"-{f.name}" if value is True else f"-{f.name}-{value}"
+    return tag
 
 
 class Timer:
