@@ -92,7 +92,7 @@ class BuildConfig:
                 default = getattr(target, key)
                 if isinstance(default, bool) != isinstance(value, bool) or (
                     isinstance(default, (int, float)) and not isinstance(value, (int, float))
-                ):
+                ) or (isinstance(default, list) and not isinstance(value, list)):
                     raise UsageError(f"config {section}.{key}: expected {type(default).__name__}")
                 if isinstance(default, float):
                     value = float(value)
