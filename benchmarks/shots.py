@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import devset
 from common import REALDATA, REPO, Timer, synthetic_clips
-from toonset.evaluate.shots import PRF, gap
+from toonset.evaluate.shots import PRF, match_detail
 
 SETS = ("dev", "splices", "synthetic", "stress", "stress-mono")
 DEFAULT_GRID = (0.8, 0.9, 1.0, 1.1, 1.25)
@@ -222,21 +222,6 @@ METHODS: dict[str, Callable[[], Detector]] = {
 
 
 # ------------------------------------------------------------------------------------------- scoring
-def match_detail(pred: list[Interval], truth: list[Interval], tolerance: int = TOLERANCE) -> tuple[PRF, list[int]]:
-    """``toonset.evaluate.shots.match`` (the same one-to-one, closest-first matching) that also says which
-    predictions are false: their indices."""
-    pairs = sorted((gap(p, t), i, j) for i, p in enumerate(pred) for j, t in enumerate(truth)
-                   if gap(p, t) <= tolerance)
-    used_p: set[int] = set()
-    used_t: set[int] = set()
-    for _, i, j in pairs:
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
-    tp = len(used_t)
-    return PRF(tp, len(pred) - tp, len(truth) - tp), [i for i in range(len(pred)) if i not in used_p]
-
-
 def false_cut_kinds(false: Iterable[Interval], negatives: list[tuple[int, int, str]]) -> Counter:
     """Kind of the first annotation each false cut falls in (``(none)`` for none): a boundary (a, b) falls in
     [first, end) when a <= end and b >= first (the step out of the event, at ``end``, counts too)."""
@@ -253,7 +238,7 @@ class Scored:
     kinds: Counter = field(default_factory=Counter)
 
     def add(self, pred: list[Interval], case: Case) -> PRF:
-        prf, false = match_detail(pred, case.boundaries)
+        prf, false = match_detail(pred, case.boundaries, TOLERANCE)
         self.prf = self.prf + prf
         self.kinds.update(false_cut_kinds([pred[i] for i in false], case.negatives))
         return prf
@@ -322,7 +307,7 @@ def loso(cases: list[Case], preds: dict[str, dict[str, list[Interval]]], grid: l
     def pooled(subset: list[Case], s: float) -> PRF:
         total = PRF()
         for c in subset:
-            total = total + match_detail(preds[c.name][sens_key(s)], c.boundaries)[0]
+            total = total + match_detail(preds[c.name][sens_key(s)], c.boundaries, TOLERANCE)[0]
         return total
 
     units: list[tuple[str, list[Case]]] = []

@@ -49,6 +49,12 @@ def gap(x: Interval, y: Interval) -> int:
 
 
 def match(pred: Sequence[Interval], truth: Sequence[Interval], tolerance: int = 2) -> PRF:
+    """One-to-one matching, closest pairs first, within ``tolerance`` frames: precision, recall, F1."""
+    return match_detail(pred, truth, tolerance)[0]
+
+
+def match_detail(pred: Sequence[Interval], truth: Sequence[Interval], tolerance: int = 2) -> tuple[PRF, list[int]]:
+    """``match`` plus the indices of the predictions left unmatched (the false boundaries)."""
     pairs = sorted(
         (gap(p, t), i, j) for i, p in enumerate(pred) for j, t in enumerate(truth) if gap(p, t) <= tolerance
     )
@@ -59,7 +65,7 @@ def match(pred: Sequence[Interval], truth: Sequence[Interval], tolerance: int = 
             used_p.add(i)
             used_t.add(j)
     tp = len(used_t)
-    return PRF(tp, len(pred) - tp, len(truth) - tp)
+    return PRF(tp, len(pred) - tp, len(truth) - tp), [i for i in range(len(pred)) if i not in used_p]
 
 
 def intervals_from_shots(shots: Sequence[dict]) -> list[Interval]:

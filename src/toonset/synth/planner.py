@@ -12,6 +12,8 @@ to three in a shot), mixed impact runs, lighting changes, fire and smear frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from toonset.synth.captions import PHRASES
@@ -126,31 +128,27 @@ def plan_video(seed: int, options: SynthOptions) -> VideoPlan:
 
 def _arrange_kinds(rng: np.random.Generator, count: int, hard_cases: bool) -> list[ShotKind]:
     """Shot kinds in order: the first shot is normal, hard kinds go wherever their neighbours allow."""
-    kinds: list[ShotKind] = ["normal"] * count
     if not hard_cases:
-        return kinds
-    for size in range(min(len(HARD_KINDS), count - 1), 0, -1):
-        for _ in range(200):
-            chosen = [HARD_KINDS[i] for i in rng.permutation(len(HARD_KINDS))[:size]]
-            slots = rng.permutation(np.arange(1, count))[:size]
-            candidate = list(kinds)
-            for slot, kind in zip(slots, chosen):
-                candidate[int(slot)] = kind
-            if _valid_order(candidate):
-                return candidate
-    return kinds
+        return ["normal"] * count
+    return _place_kinds(rng, count, min(len(HARD_KINDS), count - 1),
+                        lambda size: [HARD_KINDS[i] for i in rng.permutation(len(HARD_KINDS))[:size]])
 
 
 def _arrange_stress_kinds(rng: np.random.Generator, count: int, hard_cases: bool) -> list[ShotKind]:
     """Like :func:`_arrange_kinds`, but one shot (not the first) is always a smooth-motion shot."""
-    kinds: list[ShotKind] = ["normal"] * count
     others = HARD_KINDS if hard_cases else ()
-    for size in range(min(len(others) + 1, count - 1), 0, -1):
+    return _place_kinds(rng, count, min(len(others) + 1, count - 1),
+                        lambda size: ["smooth", *(others[i] for i in rng.permutation(len(others))[: size - 1])])
+
+
+def _place_kinds(rng: np.random.Generator, count: int, most: int,
+                 pick: Callable[[int], list[ShotKind]]) -> list[ShotKind]:
+    """Normal shots with ``pick(size)`` special kinds put in random slots after the first, trying ``most``
+    kinds first and fewer until an order ``_valid_order`` accepts turns up (else all normal)."""
+    kinds: list[ShotKind] = ["normal"] * count
+    for size in range(most, 0, -1):
         for _ in range(200):
-            chosen: list[ShotKind] = [
-                "smooth",
-                *(others[i] for i in rng.permutation(len(others))[: size - 1]),
-            ]
+            chosen = pick(size)
             slots = rng.permutation(np.arange(1, count))[:size]
             candidate = list(kinds)
             for slot, kind in zip(slots, chosen):
