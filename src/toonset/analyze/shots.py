@@ -130,7 +130,9 @@ class ShotDetector:
     #      and clears within 12 frames, with no cut-like step, is no cut; a dip to black between two cuts is a
     #      fade, not a black shot
     # 1.4: the scene before a candidate that comes back within a second, with no steady picture of another
-    #      scene between, was never left (occlusion sweeps, impact runs, smears, effects)
+    #      scene between, was never left (occlusion sweeps, impact runs, smears, effects); a change that keeps
+    #      the structure is a change of light; colourless frames compare grey-level histograms; frame windows
+    #      scale with the frame rate
     version = "1.4"
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
