@@ -70,6 +70,16 @@ def tile_std(img: np.ndarray, block: int = 16) -> np.ndarray:
     return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).astype(np.float32)
 
 
+def textured_tiles(stds: np.ndarray, min_texture: float, max_tiles: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid rows and columns of the tiles whose std reaches ``min_texture``: an even sample of at most
+    ``max_tiles`` of them (as telling as all of them, at a bounded cost)."""
+    ys, xs = np.nonzero(stds >= min_texture)
+    if len(ys) > max_tiles:
+        pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
+        ys, xs = ys[pick], xs[pick]
+    return ys, xs
+
+
 class BlockMatch(NamedTuple):
     share: float  # of the textured tiles that found a match (a bound when not ``exact``)
     tiles: int  # textured tiles
@@ -98,10 +108,7 @@ def block_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: int 
     max_residual = max(10.0, 2.5 * noise)
     stds = tile_std(cur, block) if cur_std is None else cur_std
     padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
-    ys, xs = np.nonzero(stds >= min_texture)
-    if len(ys) > max_tiles:  # an even sample of the textured tiles is as telling and bounds the cost
-        pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
-        ys, xs = ys[pick], xs[pick]
+    ys, xs = textured_tiles(stds, min_texture, max_tiles)
     n = len(ys)
     if settled is not None and n > 1:
         order = _spread_order(n)
@@ -129,12 +136,8 @@ def structure_match(prev: np.ndarray, cur: np.ndarray, block: int = 16, radius: 
     within ±``radius`` px reaches ``min_ncc`` (invariant to gain and offset). A tint, a flash of firelight,
     a shot that darkens keep their structure; a cut does not. Only tiles textured in ``cur`` (std ≥
     ``min_texture``) count; with fewer than 6 of them it says nothing (``tiles`` < 6)."""
-    stds = tile_std(cur, block)
     padded = cv2.copyMakeBorder(prev, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
-    ys, xs = np.nonzero(stds >= min_texture)
-    if len(ys) > max_tiles:
-        pick = np.linspace(0, len(ys) - 1, max_tiles).astype(int)
-        ys, xs = ys[pick], xs[pick]
+    ys, xs = textured_tiles(tile_std(cur, block), min_texture, max_tiles)
     matched = 0
     for gy, gx in zip(ys, xs):
         y, x = int(gy) * block, int(gx) * block

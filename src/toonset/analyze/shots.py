@@ -75,11 +75,17 @@ RULES = {
     "return": "the scene before comes back within a second with no steady picture of another scene between: "
               "an occlusion, impact run, smear or effect, not a cut",
 }
+
 EXCURSION_SECONDS = 1.0  # how long an occlusion, impact run or effect may hide the shot and still return
 SAME_SCENE = 0.4  # cut strength below which two frames show one scene
 MONO_SAT = 1.0  # mean chroma distance from grey below which a frame counts as colourless
 SAME_STRUCTURE = 0.7  # share of textured tiles matched blind to light that makes two frames one picture
 STEADY = 0.35  # cut strength below which two neighbouring frames show one steady picture
+
+
+def unknown_rules(names: list[str]) -> list[str]:
+    """The names in ``names`` that are no rule of ``RULES``, sorted."""
+    return sorted(set(names) - set(RULES))
 
 
 @dataclass
@@ -137,7 +143,7 @@ class ShotDetector:
 
     def __init__(self, cfg: ShotsConfig | None = None, fps: float | None = None) -> None:
         self.cfg = cfg or ShotsConfig()
-        unknown = sorted(set(self.cfg.rules_off) - set(RULES))
+        unknown = unknown_rules(self.cfg.rules_off)
         if unknown:
             raise ValueError(f"unknown shot rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
         self._off = frozenset(self.cfg.rules_off)

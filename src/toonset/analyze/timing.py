@@ -109,10 +109,13 @@ def overlap(a: np.ndarray, dx: int, dy: int) -> tuple[slice, slice]:
     return ys, xs
 
 
-def aligned(prev: _Pic, cur: _Pic) -> tuple[np.ndarray, np.ndarray]:
-    """The blurred pictures of two frames on the part both show, with their integer global shift undone."""
-    sx = round(profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS))
-    sy = round(profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS))
+def aligned(prev: _Pic, cur: _Pic, shift: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The blurred pictures of two frames on the part both show, with their integer global shift undone
+    (measured from the profiles unless the caller already knows it)."""
+    if shift is None:
+        shift = (round(profile_shift(prev.prof[0], cur.prof[0], SHIFT_RADIUS)),
+                 round(profile_shift(prev.prof[1], cur.prof[1], SHIFT_RADIUS)))
+    sx, sy = shift
     if not (sx or sy):
         return prev.blur, cur.blur
     cy, cx = overlap(cur.blur, sx, sy)
@@ -210,11 +213,11 @@ class TimingAnalyzer:
         if not (changed or moved):
             # sub-pixel motion stays inside the 3x3 tolerance: when enough pixels still change beyond the
             # noise bar, ask whether the change is coherent motion (see ``local_motion``)
-            smooth = self._coherent_share(prev, cur, thr)
+            smooth = self._coherent_share(prev, cur, thr, (sx, sy))
         return (changed or bool(smooth), max(area, smooth), mag, moved, (sx if moved else 0), (sy if moved else 0),
                 bool(smooth))
 
-    def _coherent_share(self, prev: _Pic, cur: _Pic, thr: float) -> float:
+    def _coherent_share(self, prev: _Pic, cur: _Pic, thr: float, shift: tuple[int, int] | None = None) -> float:
         """Share of the picture in tiles that moved coherently since ``prev`` (0 when too few to count).
 
         Only asked when the jitter-tolerant test saw no change. Integer global shifts (gate weave) are
@@ -225,7 +228,7 @@ class TimingAnalyzer:
         if plain <= self.cfg.min_changed_area * c.size:
             return 0.0  # nothing beyond the noise bar at all: a hold (the cheap, common answer)
         rms = max(RMS_MIN, MOVING_RMS_NOISE * self._noise[-1])
-        last = local_motion(*aligned(prev, cur), rms_min=rms)
+        last = local_motion(*aligned(prev, cur, shift), rms_min=rms)
         if last.moving < max(MOVING_TILES_MIN, MOVING_SHARE_MIN * last.tiles):
             return 0.0
         return last.moving / max(1, last.tiles)
@@ -248,7 +251,6 @@ class TimingAnalyzer:
             if not (changed or moved):  # see ``end_clip``: keyframes changed or moved
                 self.ruled_out.add(frame.index)
         self._prev = cur
-
 
     @staticmethod
     def camera_moves(shifts: list[tuple[int, int]], window: int = 3) -> list[bool]:

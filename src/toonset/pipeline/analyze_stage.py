@@ -12,7 +12,7 @@ from toonset.analyze.base import ClipConsumer
 from toonset.analyze.compat import SakugaCompat
 from toonset.analyze.fingerprint import ClipFingerprint
 from toonset.analyze.router import ClipRouter, ClipSpan
-from toonset.analyze.shots import RULES, ShotDetector
+from toonset.analyze.shots import RULES, ShotDetector, unknown_rules
 from toonset.analyze.timing import TimingAnalyzer
 from toonset.config import BuildConfig
 from toonset.errors import UsageError
@@ -36,7 +36,7 @@ def check_analysis_settings(cfg: BuildConfig) -> None:
         # change every decision, so it is refused rather than half supported
         raise UsageError(f"decode.analysis_width = {cfg.decode.analysis_width} is not supported: the shot and "
                          f"timing analyzers are calibrated at {ANALYSIS_WIDTH} px")
-    unknown = sorted(set(cfg.shots.rules_off) - set(RULES))
+    unknown = unknown_rules(cfg.shots.rules_off)
     if unknown:
         raise UsageError(f"unknown shots.rules_off {', '.join(unknown)}; known rules: {', '.join(RULES)}")
 
