@@ -140,7 +140,7 @@ def test_probe_and_decode_report_the_nominal_rate_of_a_matroska_file(tmp_path):
     with open_reader(SourceRef(str(path)), DecodeConfig(analysis_width=64)) as r:
         for _ in r.frames():
             pass
-        assert (r.frame_rate.fps, r.frame_rate.mode, r.is_vfr) == (NTSC, "cfr", False)
+        assert (r.frame_rate.fps, r.frame_rate.mode, r.frame_rate.vfr) == (NTSC, "cfr", False)
 
 
 def test_probe_and_decode_report_the_average_of_a_vfr_file(tmp_path):
@@ -152,4 +152,4 @@ def test_probe_and_decode_report_the_average_of_a_vfr_file(tmp_path):
     with open_reader(SourceRef(str(path)), DecodeConfig(analysis_width=64)) as r:
         for _ in r.frames():
             pass
-        assert r.is_vfr and r.frame_rate.fps == info.fps
+        assert r.frame_rate.vfr and r.frame_rate.fps == info.fps

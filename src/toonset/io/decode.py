@@ -209,10 +209,6 @@ class VideoReader:
         return decide_frame_rate(np.asarray(self.deltas, dtype=np.float64), self._time_base or self.info.time_base,
                                  self.info.fps_hints, fallback=self.info.fps)
 
-    @property
-    def is_vfr(self) -> bool:
-        return self.frame_rate.vfr
-
 
 class FrameFolderReader:
     """A folder of numbered images read as a video at a given frame rate."""
@@ -265,7 +261,6 @@ class FrameFolderReader:
         self.frame_count = 0
         self.first_time: float | None = 0.0
         self.end_time = 0.0
-        self.is_vfr = False
         self.frame_rate = FrameRate(fps, CFR, fps)  # the rate it was given
 
     def __enter__(self) -> FrameFolderReader:
