@@ -19,6 +19,7 @@ ignored by git); the footage stays in ``../shared``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -102,19 +103,19 @@ def in_source_clips() -> list[DevClip]:
 def pieces(label: dict) -> Iterator[tuple[int, int]]:
     """Single-shot stretches [a, b) of a labelled clip, clear of its cuts and transitions."""
     n = int(label["frames"])
-    marks = [(a, b) for a, b in truth_boundaries(label)]
     start = 0
-    for a, b in [*marks, (n, n)]:
+    for a, b in [*truth_boundaries(label), (n, n)]:
         lo, hi = start + (EDGE if start else 0), a - (EDGE if a < n else 0)
         if hi - lo >= MIN_PIECE:
             yield lo, hi
         start = b
 
 
-def read_rgb(path: Path) -> list[np.ndarray]:
+def read_piece(path: Path, a: int, b: int) -> list[np.ndarray]:
+    """Frames [a, b) of a clip, each fitted into ``SIZE``: only the piece is kept, never the whole clip."""
     from contact_sheet import read_frames
 
-    return list(read_frames(path))
+    return [_fit(f) for f in itertools.islice(read_frames(path), a, b)]
 
 
 def _kind(label: dict) -> str:
@@ -174,8 +175,7 @@ def splice_clips(cache: Path) -> list[DevClip]:
                 for file, a, b in seq:
                     if frames:
                         joins.append(len(frames))
-                    rgb = read_rgb(REALDATA / file)[a:b]
-                    frames += [_fit(f) for f in rgb]
+                    frames += read_piece(REALDATA / file, a, b)
                 tmp = video.with_suffix(".tmp.mp4")
                 with av.open(str(tmp), "w") as out:
                     st = out.add_stream("libx264", rate=fps)
