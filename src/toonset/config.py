@@ -27,7 +27,7 @@ class DecodeConfig:
     max_width: int = 8192  # larger declared frames are refused before decoding
     max_height: int = 8192
     frames_fps: float = 24.0  # frame rate assumed for folders of numbered images
-    fast_decode: str = "auto"  # auto (when no clip media is written) | always | never: skip deblocking
+    fast_decode: str = "never"  # never | always: skip H.264/HEVC deblocking (changes analysis pixels; see docs)
     run_frames: int = 128  # frames decoded in a run before the analyzers see them (1 = frame by frame)
 
 
@@ -52,11 +52,21 @@ class TimingConfig:
 
 @dataclass
 class MediaConfig:
-    enabled: bool = True
+    enabled: bool = True  # False (or --no-media): no clip video; keyframe pictures and tables are still written
+    mode: str = "encode"  # encode: each clip re-encoded into its shard | reference: source + frame range only
     codec: str = "libx264"
     crf: int = 20
-    preset: str = "veryfast"
-    max_side: int = 1280  # longer side of the re-encoded clip; 0 keeps the source size
+    preset: str = "superfast"
+    max_side: int = 640  # longer side of the re-encoded clip; 0 keeps the source size
+    threads: int = 0  # encoder threads per worker; 0 = the worker's CPU share (like the decoder)
+
+
+@dataclass
+class KeyframesConfig:
+    enabled: bool = True  # one picture per keyframe (new drawing) in the clip's shard entry (--no-keyframes)
+    max_side: int = 512  # longer side of the stored picture; 0 keeps the source size
+    format: str = "jpg"  # jpg | webp | png (webp is ~25x slower to write than jpg at 512 px)
+    quality: int = 90  # jpg/webp quality
 
 
 @dataclass
@@ -73,6 +83,7 @@ class BuildConfig:
     shots: ShotsConfig = field(default_factory=ShotsConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    keyframes: KeyframesConfig = field(default_factory=KeyframesConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -50,6 +50,9 @@ def build_dataset(
 ) -> dict[str, Any]:
     """Build (or resume building) a dataset in ``out``; returns the summary printed by the CLI."""
     cfg = cfg or BuildConfig()
+    if not media and cfg.media.enabled:  # the recorded config says what was stored
+        cfg = BuildConfig.from_dict(cfg.to_dict())
+        cfg.media.enabled = False
     if cfg.shots.method not in SHOT_METHODS:
         raise UsageError(f"unknown shots.method {cfg.shots.method!r}; choose from {', '.join(SHOT_METHODS)}")
     check_analysis_settings(cfg)

@@ -18,7 +18,8 @@ from toonset.config import BuildConfig
 from toonset.errors import UsageError
 from toonset.ingest.provenance import source_columns
 from toonset.io.decode import frame_runs, open_reader
-from toonset.io.encode import ClipEncoder
+from toonset.io.encode import ClipEncoder, check_media_settings
+from toonset.io.pictures import KeyframePictures, check_keyframe_settings
 from toonset.model.records import Clip, Keyframe, Source
 from toonset.pipeline.stage import Resources, Stage
 from toonset.pipeline.work import SourceWork
@@ -39,6 +40,10 @@ def check_analysis_settings(cfg: BuildConfig) -> None:
     unknown = unknown_rules(cfg.shots.rules_off)
     if unknown:
         raise UsageError(f"unknown shots.rules_off {', '.join(unknown)}; known rules: {', '.join(RULES)}")
+    if cfg.decode.fast_decode not in ("never", "always"):
+        raise UsageError(f"decode.fast_decode = {cfg.decode.fast_decode!r}; choose never or always")
+    check_media_settings(cfg.media)
+    check_keyframe_settings(cfg.keyframes)
 
 
 def make_segmenter(cfg: BuildConfig, fps: float):
@@ -69,6 +74,10 @@ def analyzer_versions(cfg: BuildConfig) -> dict[str, str]:
         out[ShotDetector.name] = ShotDetector.version  # the ensemble's classical half, and the fallback
     if cfg.timing.sakuga_compat:
         out[SakugaCompat.name] = SakugaCompat.version
+    if cfg.keyframes.enabled:
+        out[KeyframePictures.name] = KeyframePictures.version
+    if cfg.media.enabled and cfg.media.mode == "encode":
+        out[ClipEncoder.name] = ClipEncoder.version
     return dict(sorted(out.items()))
 
 
@@ -85,7 +94,10 @@ class AnalyzeStage(Stage[SourceWork]):
 
     def __init__(self, cfg: BuildConfig, media: bool = True, threads: int = 0) -> None:
         self.cfg = cfg
-        self.media = media and cfg.media.enabled
+        # what is stored never changes what is analysed: the decoder's settings and every analyzer are the
+        # same with and without clip media and keyframe pictures, so the tables are byte-identical
+        self.media = media and cfg.media.enabled and cfg.media.mode == "encode"
+        self.pictures = cfg.keyframes.enabled
         self.threads = threads
         self._cv_threads: int | None = None
 
@@ -104,7 +116,7 @@ class AnalyzeStage(Stage[SourceWork]):
 
     def process(self, work: SourceWork) -> SourceWork | None:
         cfg = self.cfg
-        reader = open_reader(work.ref, cfg.decode, threads=self.threads, keep_pixels=self.media,
+        reader = open_reader(work.ref, cfg.decode, threads=self.threads, keep_pixels=self.media or self.pictures,
                              compat=cfg.timing.sakuga_compat)
         with reader:
             info = reader.info
@@ -114,8 +126,11 @@ class AnalyzeStage(Stage[SourceWork]):
             consumers: list[ClipConsumer] = [timing, ClipFingerprint(timing)]
             if cfg.timing.sakuga_compat:
                 consumers.append(SakugaCompat(cfg.timing.sakuga_ssim))
+            if self.pictures:
+                consumers.append(KeyframePictures(cfg.keyframes, timing, work.spool_dir))
             if self.media:
-                consumers.append(ClipEncoder(cfg.media, info.fps, info.time_base, work.spool_dir))
+                consumers.append(ClipEncoder(cfg.media, info.fps, info.time_base, work.spool_dir,
+                                             threads=max(1, self.threads)))
             segmenter = make_segmenter(cfg, fps)
 
             def on_clip(span: ClipSpan, fields: dict[str, Any]) -> None:
@@ -135,6 +150,7 @@ class AnalyzeStage(Stage[SourceWork]):
         fields.pop("_media_frames", None)
         keyframes = fields.pop("_keyframes", [])
         hashes = fields.pop("_keyframe_hashes", {})
+        pictures = fields.pop("_keyframe_pictures", {})
         clip = Clip(
             clip_id=ctx.clip_id, source_id=source_id, index=ctx.index,
             start_frame=ctx.start_frame, end_frame=span.end_frame,
@@ -155,6 +171,8 @@ class AnalyzeStage(Stage[SourceWork]):
                                            phash, fg_phash))
         if media_path:
             work.media[ctx.clip_id] = media_path
+        if pictures:
+            work.pictures[ctx.clip_id] = pictures
 
     def _source_record(self, work: SourceWork, reader, source_id: str) -> Source:
         info = reader.info
