@@ -29,6 +29,10 @@ def _load_config(args: argparse.Namespace):
     cfg = BuildConfig.load(getattr(args, "config", None))
     if getattr(args, "method", None):
         cfg.shots.method = args.method
+    if getattr(args, "media_mode", None):
+        cfg.media.mode = args.media_mode
+    if getattr(args, "no_keyframes", False):
+        cfg.keyframes.enabled = False
     return cfg
 
 
@@ -220,7 +224,14 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=None, help="worker processes (default: number of CPUs)")
     b.add_argument("--config", metavar="TOML", help="settings file (see docs/config.md)")
     b.add_argument("--fps", type=float, default=None, help="frame rate of folders of image frames")
-    b.add_argument("--no-media", action="store_true", help="write tables only, no clip media shards")
+    b.add_argument("--no-media", action="store_true",
+                   help="store no clip video (clips are read back from the sources, frame-accurately); "
+                   "tables and keyframe pictures are the same as with media")
+    b.add_argument("--media-mode", choices=["encode", "reference"],
+                   help="encode: each clip re-encoded into its shard (default, media.max_side px); reference: "
+                   "no pixels, a clip is its source and frame range")
+    b.add_argument("--no-keyframes", action="store_true",
+                   help="store no keyframe pictures (annotators then decode the clip media or the sources)")
     b.add_argument("--method", choices=["classical", "transnetv2", "ensemble"], help="shot detector")
     b.add_argument("--executor", default="local", choices=["local", "inline", "ray"],
                    help="where tasks run: local processes (default), inline (debug), ray (cluster)")

@@ -116,13 +116,31 @@ def test_shards_hold_frame_accurate_clips(built):
     assert seen == len(clips)
 
 
-def test_ids_are_stable_and_no_media_skips_shards(built, inputs, tmp_path):
-    out = tmp_path / "again"
-    build_dataset([str(inputs)], out, BuildConfig(), workers=1, media=False)
-    a = pq.read_table(built / "clips.parquet").select(["clip_id", "start_frame", "end_frame", "num_keyframes"])
-    b = pq.read_table(out / "clips.parquet").select(["clip_id", "start_frame", "end_frame", "num_keyframes"])
-    assert a.equals(b)
-    assert not list((out / "shards").glob("*.tar")) if (out / "shards").exists() else True
+def test_tables_are_the_same_whatever_is_stored(built, inputs, tmp_path):
+    """--no-media, reference mode and --no-keyframes store less, never analyse differently: the clips,
+    keyframes and sources tables are byte-identical (the sources' paths are the same files)."""
+    variants = {
+        "no-media": (BuildConfig(), False),
+        "reference": (BuildConfig.from_dict({"media": {"mode": "reference"}}), True),
+        "no-keyframes": (BuildConfig.from_dict({"keyframes": {"enabled": False}}), True),
+    }
+    for name, (cfg, media) in variants.items():
+        out = tmp_path / name
+        build_dataset([str(inputs)], out, cfg, workers=1, media=media)
+        for table in ("clips", "keyframes", "sources"):
+            assert (built / f"{table}.parquet").read_bytes() == (out / f"{table}.parquet").read_bytes(), (name, table)
+        names = []
+        for shard in sorted((out / "shards").glob("*.tar")):
+            with tarfile.open(shard) as tar:
+                names += tar.getnames()
+        assert bool([n for n in names if n.endswith(".mp4")]) == (name == "no-keyframes"), name
+        pictures = [n for n in names if ".kf." in n]
+        assert bool(pictures) == (name != "no-keyframes"), name
+    # every keyframe of the default build has its picture, and no other frame has one
+    ds = open_dataset(built)
+    kf = ds.df("keyframes")
+    for cid, group in kf.groupby("clip_id"):
+        assert ds.keyframe_frames(cid) == sorted(group.frame.tolist())
 
 
 def _cli(*args, cwd=None):

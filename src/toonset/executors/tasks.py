@@ -184,6 +184,14 @@ def remove_stale_temporaries(out: Path) -> int:
     return removed
 
 
+def clip_media_entry(encoded: bool, source_path: str, source_id: str) -> dict[str, Any]:
+    """How a clip's frames are stored, in its shard ``.json``: ``encoded`` (the ``.mp4`` beside it) or
+    ``reference`` (decode the source's frames ``start_frame``..``end_frame`` - 1; the loaders do)."""
+    if encoded:
+        return {"kind": "encoded", "member": "mp4"}
+    return {"kind": "reference", "source_id": source_id, "source_path": source_path}
+
+
 def marker_path(out: Path, task: Task) -> Path:
     return out / TASKS_DIR / f"{task.task_id}.done"
 
@@ -243,22 +251,32 @@ def run_task(task: Task, stages: Sequence[Stage], out: Path, media: bool,
 
 
 def write_task_outputs(task: Task, works: list[SourceWork], out: Path, media: bool) -> dict[str, Any]:
+    """The task's shard (every clip's metadata, media and keyframe pictures, whatever was stored) and its
+    table parts, marker last. A shard is written whenever the task has clips, so the ``shard`` column is
+    the same with and without media."""
     tdir = out / TASKS_DIR
     clips = [c for w in works for c in w.clips]
     shard = ""
-    if media and clips:
+    if clips:
         shard = f"shards/{task.shard_name}"
-        meta = {c.clip_id: c.row() for c in clips}
         kf: dict[str, list[list[int]]] = {}
         for w in works:
             for k in w.keyframes:
                 kf.setdefault(k.clip_id, []).append([k.frame, k.hold])
         samples = []
         for w in works:
+            src = w.source
             for c in w.clips:
                 c.shard = shard
-                row = dict(meta[c.clip_id], shard=shard, keyframes=kf.get(c.clip_id, []))
-                samples.append((c.clip_id, row, w.media.get(c.clip_id)))
+                files: dict[str, str] = {}
+                if c.clip_id in w.media:
+                    files["mp4"] = w.media[c.clip_id]
+                for path in w.pictures.get(c.clip_id, {}).values():
+                    files[os.path.basename(path).split(".", 1)[1]] = path
+                row = dict(c.row(), keyframes=kf.get(c.clip_id, []),
+                           media=clip_media_entry(c.clip_id in w.media, src.path if src else "",
+                                                  src.source_id if src else ""))
+                samples.append((c.clip_id, row, files))
         write_shard(out / shard, samples)
     else:
         (out / "shards" / task.shard_name).unlink(missing_ok=True)

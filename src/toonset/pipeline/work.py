@@ -16,6 +16,7 @@ class SourceWork:
     clips: list[Clip] = field(default_factory=list)
     keyframes: list[Keyframe] = field(default_factory=list)
     media: dict[str, str] = field(default_factory=dict)  # clip_id -> spooled media file
+    pictures: dict[str, dict[int, str]] = field(default_factory=dict)  # clip_id -> {frame: spooled picture}
     errors: list[ErrorRecord] = field(default_factory=list)
     filtered: list[FilteredRecord] = field(default_factory=list)
 

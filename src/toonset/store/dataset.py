@@ -74,6 +74,8 @@ class Dataset:
             raise FileNotFoundError(f"{self.path} is not a finished toonset dataset (no dataset.json)")
         self.meta: dict[str, Any] = json.loads(meta.read_text())
         self._cache: dict[str, pa.Table] = {}
+        self._members: dict[str, dict[str, tuple[str, int, int]]] | None = None
+        self._clip_rows: dict[str, dict[str, Any]] | None = None
 
     def table(self, name: str) -> pa.Table:
         if name not in self._cache:
@@ -107,11 +109,71 @@ class Dataset:
     def shards(self) -> list[Path]:
         return sorted((self.path / "shards").glob("*.tar"))
 
-    def torch_dataset(self, keyframes_only: bool = False, max_frames: int = 0, transform=None):
-        """A ``torch.utils.data.Dataset`` of clips (needs the ``torch`` extra)."""
+    # ------------------------------------------------------------------ pixels
+    def members(self, clip_id: str) -> dict[str, tuple[str, int, int]]:
+        """The shard members of a clip: extension → (shard, offset, size) (read once from tar headers)."""
+        if self._members is None:
+            from toonset.store.shards import index_members
+
+            self._members = index_members(self.shards)
+        return self._members.get(clip_id, {})
+
+    def _clip_row(self, clip_id: str) -> dict[str, Any]:
+        if self._clip_rows is None:
+            rows = self.clips.select(["clip_id", "source_id", "start_frame", "num_frames", "start_time"]).to_pylist()
+            self._clip_rows = {r["clip_id"]: r for r in rows}
+        if clip_id not in self._clip_rows:
+            raise KeyError(f"no clip {clip_id!r} in {self.path}")
+        return self._clip_rows[clip_id]
+
+    def keyframe_frames(self, clip_id: str) -> list[int]:
+        """Source frame indices of the clip's stored keyframe pictures."""
+        from toonset.loaders.clip_frames import picture_frames
+
+        return sorted(picture_frames(self.members(clip_id)))
+
+    def keyframe_image(self, clip_id: str, frame: int):
+        """The stored picture of keyframe ``frame`` (source frame index) of a clip: RGB uint8 H×W×3."""
+        from toonset.loaders.clip_frames import decode_picture, picture_frames
+        from toonset.store.shards import read_member
+
+        pictures = picture_frames(self.members(clip_id))
+        if frame not in pictures:
+            self._clip_row(clip_id)  # an unknown clip says so
+            raise KeyError(f"clip {clip_id} has no stored picture of frame {frame} (stored: "
+                           f"{len(pictures)}; built with --no-keyframes?)")
+        return decode_picture(read_member(self.members(clip_id)[pictures[frame]]))
+
+    def clip_frames(self, clip_id: str, keep: set[int] | None = None, max_frames: int = 0, max_side: int = 0):
+        """Every frame of a clip (T×H×W×3 RGB uint8), from its ``.mp4`` or, when stored by reference,
+        decoded frame-accurately from the source; ``keep``: only these clip-relative indices."""
+        from toonset.loaders.clip_frames import decode_media, decode_reference
+        from toonset.store.shards import read_member
+
+        members = self.members(clip_id)
+        if "mp4" in members:
+            return decode_media(read_member(members["mp4"]), keep, max_frames, max_side)
+        row = self._clip_row(clip_id)
+        src = self._source_rows()[row["source_id"]]
+        n = row["num_frames"] if not max_frames or keep is not None else min(row["num_frames"], max_frames)
+        frames = decode_reference(src["path"], src["input_kind"], row["start_frame"], n, row["start_time"], keep,
+                                  max_side, src["size_bytes"] if src["input_kind"] == "file" else None)
+        return frames[:max_frames] if max_frames else frames
+
+    def _source_rows(self) -> dict[str, dict[str, Any]]:
+        if "_sources_by_id" not in self.__dict__:
+            rows = self.sources.select(["source_id", "path", "input_kind", "size_bytes"]).to_pylist()
+            self.__dict__["_sources_by_id"] = {r["source_id"]: r for r in rows}
+        return self.__dict__["_sources_by_id"]
+
+    def torch_dataset(self, keyframes_only: bool = False, max_frames: int = 0, transform=None,
+                      keyframe_source: str = "auto", max_side: int = 0):
+        """A ``torch.utils.data.Dataset`` of clips (needs the ``torch`` extra). With ``keyframes_only`` the
+        stored keyframe pictures are used when present (``keyframe_source``: auto | pictures | video)."""
         from toonset.loaders.torch_dataset import ClipDataset
 
-        return ClipDataset(self, keyframes_only=keyframes_only, max_frames=max_frames, transform=transform)
+        return ClipDataset(self, keyframes_only=keyframes_only, max_frames=max_frames, transform=transform,
+                           keyframe_source=keyframe_source, max_side=max_side)
 
     def __repr__(self) -> str:
         c = self.meta.get("counts", {})

@@ -1,4 +1,5 @@
-"""WebDataset shards: a POSIX tar of ``<key>.mp4`` + ``<key>.json`` per clip, written atomically."""
+"""WebDataset shards: a POSIX tar per task, written atomically. Per clip: ``<key>.json`` (its metadata),
+``<key>.mp4`` (clip media, when encoded) and ``<key>.kf.<frame>.<ext>`` (keyframe pictures)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,19 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
         tar.addfile(info, io.BytesIO(data))
 
 
-def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, Any], str | None]]) -> int:
-    """Write (key, metadata, media file or None) samples to a tar shard; returns the sample count."""
+def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, Any], dict[str, str]]]) -> int:
+    """Write (key, metadata, {extension: spooled file}) samples to a tar shard; returns the sample count.
+    Members of a sample are written in extension order after its ``.json``."""
     count = 0
     with atomic_open(path, "wb") as fh, tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for key, meta, media_path in samples:
+        for key, meta, files in samples:
             if "." in key or "/" in key:
                 raise ValueError(f"invalid WebDataset key {key!r}")
-            if media_path:
-                _add(tar, f"{key}.mp4", Path(media_path))
             _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+            for ext in sorted(files):
+                if "/" in ext or ext.startswith("."):
+                    raise ValueError(f"invalid WebDataset member {key}.{ext}")
+                _add(tar, f"{key}.{ext}", Path(files[ext]))
             count += 1
     return count
 
