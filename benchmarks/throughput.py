@@ -1,4 +1,5 @@
-"""Throughput benchmark: ``toonset build --no-media`` vs PyAV decode-only vs PySceneDetect, side by side.
+"""Throughput benchmark: toonset builds (tables only, + keyframe pictures, + clip media) vs PyAV decode-only
+vs PySceneDetect, side by side.
 
     .venv/bin/python benchmarks/throughput.py [--set real|synthetic|both] [--workers 2] [--repeat 3]
 
@@ -13,10 +14,14 @@ reads from the container headers (a worker takes the next file when it finishes 
   its files (Sakuga-42M's settings unless ``--pyscenedetect default``; the settings change which cuts are
   kept, not the work per frame), which only finds shots. Its decoding is PySceneDetect's own (OpenCV
   backend, OpenCV's default threads).
-* toonset: ``build --no-media`` (probe, one decode, shots, timing, fingerprints, tables) with
-  ``--workers`` workers, one source a task, the decoder threads toonset gives each worker by default
-  (CPUs // workers, at least 1; ``--threads`` overrides it for toonset and decode-only alike).
-* toonset, 1 worker (skip with ``--no-scaling``): the same build with one worker and the same decoder
+* toonset, three builds with ``--workers`` workers, one source a task, the decoder threads toonset gives
+  each worker by default (CPUs // workers, at least 1; ``--threads`` overrides it for toonset and
+  decode-only alike):
+  - tables: ``build --no-media --no-keyframes`` (probe, one decode, shots, timing, fingerprints, tables);
+  - keyframes: ``build --no-media`` (the same, plus a picture of every keyframe in the shards);
+  - media: ``build`` with the defaults (plus every clip re-encoded into the shards).
+  ``--builds`` picks which of them run.
+* toonset, 1 worker (skip with ``--no-scaling``): the tables build with one worker and the same decoder
   threads, for toonset's own scaling (N workers / 1 worker).
 
 No method pays for imports in the timed rounds: the anchors' pools are started (and their imports done)
@@ -73,9 +78,12 @@ PSD_SETTINGS = {
 METHODS = {
     "decode": "PyAV decode-only",
     "psd": "PySceneDetect Adaptive",
-    "toonset": "toonset build --no-media",
-    "toonset_1w": "toonset build, 1 worker",
+    "toonset": "toonset build --no-media --no-keyframes (tables)",
+    "toonset_keyframes": "toonset build --no-media (tables + keyframe pictures)",
+    "toonset_media": "toonset build (defaults: + clip media)",
+    "toonset_1w": "toonset tables build, 1 worker",
 }
+BUILDS = {"tables": "toonset", "keyframes": "toonset_keyframes", "media": "toonset_media"}
 
 
 # --- anchor worker processes (a pool per anchor, started once; one file per task) ---------------------
@@ -148,16 +156,20 @@ def cost_order(files: list[Path]) -> list[Path]:
     return [files[i] for i in sorted(range(len(files)), key=lambda i: (-cost[i], i))]
 
 
-def toonset_build(files: list[Path], workers: int, threads: int) -> None:
+def toonset_build(files: list[Path], workers: int, threads: int, build: str = "tables", keep: Path | None = None) -> None:
+    """One toonset build: ``tables`` (--no-media --no-keyframes), ``keyframes`` (--no-media) or ``media``
+    (the defaults). ``keep``: leave the dataset there (for the quality report) instead of deleting it."""
     from toonset.config import BuildConfig
     from toonset.run import build_dataset
 
     cfg = BuildConfig()  # the defaults `toonset build` uses, but for the task size and threads below
     cfg.decode.threads = threads
     cfg.executor.sources_per_task = 1  # one file a task, as the anchors
+    cfg.keyframes.enabled = build != "tables"
     out = Path(tempfile.mkdtemp(prefix="toonset-bench-"))
     try:
-        build_dataset([str(f) for f in files], out / "ds", cfg, workers=workers, media=False)
+        build_dataset([str(f) for f in files], keep or out / "ds", cfg, workers=workers, media=build == "media",
+                      overwrite=keep is not None)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -177,9 +189,10 @@ def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int
     psd_call = "AdaptiveDetector(" + ", ".join(f"{k}={v}" for k, v in psd_kwargs.items()) + ")"
     methods: dict[str, dict] = {
         "decode": {"what": "PyAV decode, every frame, nothing else", "processes": n, "decoder_threads": threads},
-        "toonset": {"what": "build_dataset(media=False), one source a task", "processes": n,
-                    "decoder_threads": threads},
     }
+    for build in args.builds:
+        methods[BUILDS[build]] = {"what": f"build_dataset, {build} build, one source a task", "processes": n,
+                                  "decoder_threads": threads}
     res: dict = {"set": name, "files": len(files), "workers": n, "decoder_threads": threads,
                  "task_order": [f.name for f in ordered]}
     pools: dict[str, AnchorPool] = {}
@@ -188,6 +201,8 @@ def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int
         frames = sum(pools["decode"].run(ordered))  # untimed: counts the frames and warms the page cache
         res["frames"] = frames
         try:
+            if not args.psd:
+                raise ImportError("--no-psd")
             import scenedetect
 
             pools["psd"] = AnchorPool("psd", n, threads, psd_kwargs)
@@ -197,15 +212,17 @@ def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int
         except ImportError as exc:
             res["pyscenedetect_skipped"] = str(exc)
         if args.scaling and n > 1:
-            methods["toonset_1w"] = {"what": "build_dataset(media=False), one source a task", "processes": 1,
+            methods["toonset_1w"] = {"what": "build_dataset, tables build, one source a task", "processes": 1,
                                      "decoder_threads": threads}
         # untimed: starts toonset's fork server (workers fork from it in every timed build)
         toonset_build(ordered[-1:], n, threads)
         runs = {
             "decode": lambda: pools["decode"].run(ordered),
             "psd": lambda: pools["psd"].run(ordered),
-            "toonset": lambda: toonset_build(files, n, threads),
-            "toonset_1w": lambda: toonset_build(files, 1, threads),
+            "toonset": lambda: toonset_build(files, n, threads, "tables"),
+            "toonset_keyframes": lambda: toonset_build(files, n, threads, "keyframes"),
+            "toonset_media": lambda: toonset_build(files, n, threads, "media"),
+            "toonset_1w": lambda: toonset_build(files, 1, threads, "tables"),
         }
         runs = {k: fn for k, fn in runs.items() if k in methods}
         rounds: list[dict[str, float]] = []
@@ -219,12 +236,15 @@ def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int
         best = min(r[k] for r in rounds)
         m["best_s"] = round(best, 3)
         m["fps"] = round(frames / best, 1)
-        if k != "toonset":
-            # toonset (N workers) against this method: > 1 means toonset is faster
-            per_round = [r[k] / r["toonset"] for r in rounds]
-            m["toonset_vs_this_best"] = round(best / min(r["toonset"] for r in rounds), 3)
-            m["toonset_vs_this_median_round"] = round(statistics.median(per_round), 3)
-            m["toonset_vs_this_rounds"] = [round(x, 3) for x in per_round]
+        # wall seconds x processes per million frames: what a million frames costs in CPU time
+        m["cpu_s_per_million_frames"] = round(best * m["processes"] / frames * 1e6, 1)
+        for anchor in ("decode", "psd"):
+            if anchor in methods and k != anchor:
+                # speed of this method relative to the anchor: > 1 means this method is faster
+                per_round = [r[anchor] / r[k] for r in rounds]
+                m[f"vs_{anchor}_best"] = round(min(r[anchor] for r in rounds) / best, 3)
+                m[f"vs_{anchor}_median_round"] = round(statistics.median(per_round), 3)
+                m[f"vs_{anchor}_rounds"] = [round(x, 3) for x in per_round]
     res["methods"] = {k: methods[k] for k in METHODS if k in methods}
     return res
 
@@ -232,22 +252,19 @@ def run_set(name: str, files: list[Path], args: argparse.Namespace, threads: int
 def print_tables(results: list[dict], args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; {args.workers} worker processes per "
           f"method, one file per task, most expensive first; best of {args.repeat} interleaved round(s)")
-    print("\n| set | method | processes | decoder threads / process | best s | frames/s | "
-          f"toonset ({args.workers} proc.) / method, best | median of rounds (range) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| set | method | processes | decoder threads / process | best s | frames/s | CPU-s per 1M frames | "
+          "speed vs decode-only, best (median of rounds) | speed vs PySceneDetect, best (median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for k, m in r["methods"].items():
             label = METHODS[k] + (f" ({m['settings']})" if "settings" in m else "")
-            if "toonset_vs_this_best" in m:
-                rr = m["toonset_vs_this_rounds"]
-                ratio = f"{m['toonset_vs_this_best']}"
-                median = f"{m['toonset_vs_this_median_round']} ({min(rr)}–{max(rr)})"
-            else:
-                ratio = median = "-"
+            ratios = [f"{m[f'vs_{a}_best']} ({m[f'vs_{a}_median_round']})" if f"vs_{a}_best" in m else "-"
+                      for a in ("decode", "psd")]
             print(f"| {r['set']} ({r['files']} files, {r['frames']} frames) | {label} | {m['processes']} | "
-                  f"{m['decoder_threads']} | {m['best_s']} | {m['fps']} | {ratio} | {median} |")
+                  f"{m['decoder_threads']} | {m['best_s']} | {m['fps']} | {m['cpu_s_per_million_frames']} | "
+                  f"{ratios[0]} | {ratios[1]} |")
         if "pyscenedetect_skipped" in r:
-            print(f"| {r['set']} | PySceneDetect | skipped: {r['pyscenedetect_skipped']} | | | | | |")
+            print(f"| {r['set']} | PySceneDetect | skipped: {r['pyscenedetect_skipped']} | | | | | | |")
     print()
     for r in results:
         keys = list(r["methods"])
@@ -266,6 +283,9 @@ def main() -> None:
     ap.add_argument("--pyscenedetect", default="sakuga42m", choices=sorted(PSD_SETTINGS),
                     help="AdaptiveDetector settings: Sakuga-42M's (adaptive_threshold=3, min_scene_len=18, "
                          "min_content_val=30; as benchmarks/shots.py) or the library default (default: sakuga42m)")
+    ap.add_argument("--builds", default="tables,keyframes,media",
+                    help="toonset builds to time, comma-separated: tables, keyframes, media (default: all three)")
+    ap.add_argument("--no-psd", dest="psd", action="store_false", help="skip PySceneDetect")
     ap.add_argument("--no-scaling", dest="scaling", action="store_false",
                     help="skip the 1-worker toonset build (toonset's own N workers / 1 worker scaling)")
     ap.add_argument("--repeat", type=int, default=3, metavar="R", help="interleaved rounds; best of them is kept (default: 3)")
@@ -278,6 +298,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.workers < 1 or args.repeat < 1:
         ap.error("--workers and --repeat must be at least 1")
+    args.builds = [b.strip() for b in args.builds.split(",") if b.strip()]
+    if not args.builds or set(args.builds) - set(BUILDS):
+        ap.error(f"--builds: choose from {', '.join(BUILDS)}")
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
     sets = []
     if args.set in ("real", "both"):
