@@ -15,7 +15,7 @@ from toonset.pipeline.stage import MissingExtraError
 EPILOG = "Run 'toonset <command> --help' for the options of one command."
 
 # modules that add more verbs: each has ``register(subparsers)`` (keeps this file small and merge-friendly)
-COMMAND_MODULES: list[str] = ["toonset.cli_curate"]
+COMMAND_MODULES: list[str] = ["toonset.cli_curate", "toonset.cli_annotate"]
 
 
 def _print_json(data: Any) -> None:

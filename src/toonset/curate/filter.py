@@ -6,7 +6,10 @@ The predicate is the ``WHERE`` clause of::
 
 so it may use any column of ``clips.parquet`` and ``sources.parquet`` (qualify the names both tables
 have: ``clips.split``, ``sources.split``), DuckDB functions, and sub-queries over ``keyframes`` and
-``duplicates`` (when dedup has run). Thresholds change without decoding anything again.
+``duplicates`` (when dedup has run) and over every annotation table (``annotations/<name>.parquet`` is the
+view ``<name>``). Clip-level annotation columns are joined in as ``<table>.<column>`` for tables keyed by
+``clip_id`` alone (``ocr_clips.text_coverage < 0.01``, ``quality.sharpness > 0.2``); per-frame tables are
+for sub-queries (``clip_id IN (SELECT clip_id FROM ocr WHERE text LIKE '%END%')``). Thresholds change without decoding anything again.
 
 The subset is a dataset of its own: its tables hold the selected clips, their keyframes and sources;
 ``filtered.parquet`` keeps the parent's rows for those sources plus one row per clip the predicate left
@@ -47,7 +50,8 @@ def select_clip_ids(ds: Dataset, where: str) -> list[str]:
     where = where.strip()
     if not where:
         raise UsageError("--where needs a SQL predicate, e.g. \"dynamic_score > 0.2\"")
-    query = f"SELECT clips.clip_id FROM clips JOIN sources USING (source_id) WHERE ({where}) ORDER BY 1"
+    joins = "".join(f" LEFT JOIN {t} USING (clip_id)" for t in clip_level_annotation_tables(ds))
+    query = f"SELECT DISTINCT clips.clip_id FROM clips JOIN sources USING (source_id){joins} WHERE ({where}) ORDER BY 1"
     try:
         if len(duckdb.extract_statements(query)) != 1:
             raise UsageError("--where must be a single predicate, not several statements")
@@ -59,11 +63,29 @@ def select_clip_ids(ds: Dataset, where: str) -> list[str]:
             path = ds.path / f"{name}.parquet"
             if path.exists():
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_path(path)})")
+        for name in ds.annotation_tables():
+            if name.isidentifier() and name not in VIEWS:
+                path = ds.path / "annotations" / f"{name}.parquet"
+                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_sql_path(path)})')
         return [row[0] for row in con.execute(query).fetchall()]
     except duckdb.Error as exc:
         raise UsageError(f"--where: {str(exc).splitlines()[0]}") from exc
     finally:
         con.close()
+
+
+def clip_level_annotation_tables(ds: Dataset) -> list[str]:
+    """Annotation tables with one row per clip (a ``clip_id`` column and no ``frame``): joined to clips."""
+    import pyarrow.parquet as pq
+
+    out = []
+    for name in ds.annotation_tables():
+        if not name.isidentifier() or name in VIEWS or name == "coverage":
+            continue
+        cols = pq.read_schema(ds.path / "annotations" / f"{name}.parquet").names
+        if "clip_id" in cols and "frame" not in cols:
+            out.append(name)
+    return out
 
 
 def _keep(table: pa.Table, column: str, values: set[str]) -> pa.Table:

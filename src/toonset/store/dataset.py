@@ -109,6 +109,31 @@ class Dataset:
     def shards(self) -> list[Path]:
         return sorted((self.path / "shards").glob("*.tar"))
 
+    # ------------------------------------------------------------------ annotations
+    def annotation_tables(self) -> list[str]:
+        """Names of the merged annotation tables (``annotations/<name>.parquet``)."""
+        folder = self.path / "annotations"
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def annotation(self, name: str) -> pa.Table:
+        """An annotation table (``ocr``, ``ocr_clips``, ``regions``, ``tags``, ``coverage`` …) as Arrow."""
+        key = f"annotations/{name}"
+        if key not in self._cache:
+            path = self.path / "annotations" / f"{name}.parquet"
+            if "/" in name or name.startswith(".") or not path.exists():
+                raise KeyError(f"no annotation table {name!r} in {self.path} (have: "
+                               f"{', '.join(self.annotation_tables()) or 'none'}; run toonset annotate)")
+            import pyarrow.parquet as pq
+
+            self._cache[key] = pq.read_table(path)
+        return self._cache[key]
+
+    @property
+    def annotators(self) -> dict[str, Any]:
+        """What ran: annotator → version, params, model sha256, counts (``annotations/annotations.json``)."""
+        path = self.path / "annotations" / "annotations.json"
+        return json.loads(path.read_text()).get("annotators", {}) if path.exists() else {}
+
     # ------------------------------------------------------------------ pixels
     def members(self, clip_id: str) -> dict[str, tuple[str, int, int]]:
         """The shard members of a clip: extension → (shard, offset, size) (read once from tar headers)."""
