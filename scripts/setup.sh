@@ -12,7 +12,7 @@ fi
 PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # torch comes from a CPU wheel pinned to 2.13.0; it must be in place before anything that depends on it,
 # or pip resolves a multi-GB CUDA build.
-if [[ ",$extras," =~ ,(torch|transnet|all), ]]; then
+if [[ ",$extras," =~ ,(torch|transnet|text|all), ]]; then
   if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
     "${PIP[@]}" "torch==2.13.0"
   fi

@@ -96,3 +96,31 @@ class Colliding(Annotator):
         return out
 
 
+
+
+class FakeExportSources(Annotator):
+    """Writes the tables the Sakuga-42M export reads (ocr_clips, caption, tags), from known values."""
+
+    name = "fakeexport"
+    version = "1"
+    needs_pictures = False
+    tables: ClassVar[dict[str, TableSpec]] = {
+        "ocr_clips": TableSpec(pa.schema([("clip_id", pa.string()), ("text_score", pa.float64())]), ("clip_id",)),
+        "caption": TableSpec(pa.schema([("clip_id", pa.string()), ("caption", pa.string()),
+                                        ("captioner", pa.string())]), ("clip_id",)),
+        "tags": TableSpec(pa.schema([("clip_id", pa.string()), ("tag", pa.string()), ("category", pa.string()),
+                                     ("score", pa.float64()), ("origin", pa.string())]), ("clip_id", "origin", "tag")),
+    }
+
+    def annotate(self, batch: list[ClipItem]) -> Annotations:
+        out = Annotations()
+        for item in batch:
+            i = item.clip["index"]
+            out.add("ocr_clips", {"clip_id": item.clip_id, "text_score": i / 10})
+            out.add("caption", {"clip_id": item.clip_id, "caption": f"caption {i}",
+                                "captioner": "template" if i % 2 else "openai"})
+            out.add("tags", {"clip_id": item.clip_id, "tag": "smoke", "category": "general", "score": 0.9,
+                             "origin": "tagger"})
+            out.add("tags", {"clip_id": item.clip_id, "tag": "fire", "category": "general", "score": 0.5,
+                             "origin": "tagger"})
+        return out

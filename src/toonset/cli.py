@@ -77,6 +77,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if bar.get("bar") is not None:
             bar["bar"].close()
+    if args.annotate:
+        from toonset.cli_annotate import load_annotate_settings, run_annotate
+
+        summary["annotate"] = run_annotate(summary["output"], args.annotate.split(","),
+                                           load_annotate_settings(args.config), args.workers,
+                                           args.executor, False, args.quiet, args.address)
     if args.json:
         _print_json(summary)
     else:
@@ -88,6 +94,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             print("errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["errors_by_type"].items())))
         fps = c["frames"] / max(1e-6, summary["elapsed_s"])
         print(f"time: {summary['elapsed_s']:.1f} s ({fps:.0f} frames/s)")
+        if "annotate" in summary:
+            from toonset.cli_annotate import print_annotate_summary
+
+            print_annotate_summary(summary["annotate"])
     return 0
 
 
@@ -230,6 +240,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--media-mode", choices=["encode", "reference"],
                    help="encode: each clip re-encoded into its shard (default, media.max_side px); reference: "
                    "no pixels, a clip is its source and frame range")
+    b.add_argument("--annotate", metavar="NAMES", default="",
+                   help="then run these annotators (as toonset annotate --with NAMES; settings from the "
+                   "[annotate.<name>] tables of --config)")
     b.add_argument("--no-keyframes", action="store_true",
                    help="store no keyframe pictures (annotators then decode the clip media or the sources)")
     b.add_argument("--method", choices=["classical", "transnetv2", "ensemble"], help="shot detector")

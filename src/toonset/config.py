@@ -93,6 +93,8 @@ class BuildConfig:
     def from_dict(cls, data: dict[str, Any]) -> BuildConfig:
         cfg = cls()
         for section, values in data.items():
+            if section == "annotate" and isinstance(values, dict):
+                continue  # [annotate.<name>] tables belong to the annotators (toonset annotate / build --annotate)
             if not hasattr(cfg, section) or not isinstance(values, dict):
                 raise UsageError(f"unknown config section [{section}]")
             target = getattr(cfg, section)

@@ -171,3 +171,32 @@ def test_kill_9_then_resume_gives_the_uninterrupted_tables(built, tmp_path):
         keys = ["clip_id", "frame"] if "frame" in a else ["clip_id"]
         a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
         assert a.equals(b), table
+
+
+def test_sakuga42m_export_takes_what_the_annotators_wrote(built, tmp_path):
+    from toonset.store.export import export_dataset
+
+    ds_path = _copy(built, tmp_path)
+    annotate_dataset(ds_path, ["tests.fake_annotators:FakeExportSources"], workers=1)
+    export_dataset(ds_path, "sakuga42m", tmp_path / "s.parquet")
+    rows = {r["clip_id"]: r for r in pq.read_table(tmp_path / "s.parquet").to_pylist()}
+    clips = open_dataset(ds_path).df("clips")
+    for clip in clips.itertuples():
+        r = rows[clip.clip_id]
+        assert r["text_prob"] == pytest.approx(clip.index / 10)
+        assert r["anime_tags"] == "smoke fire"  # by score
+        assert r["toonset_caption"] == f"caption {clip.index}"
+        # a template caption is never passed off as a model caption
+        assert r["text_description"] == (None if clip.index % 2 else f"caption {clip.index}")
+
+
+def test_build_can_run_annotators(tmp_path):
+    write_video(tmp_path / "a.mp4", [with_figure(scene(4), i // 2) for i in range(10)])
+    (tmp_path / "cfg.toml").write_text("[media]\nmax_side = 320\n[annotate.meancolour]\nsleep_s = 0.0\n")
+    done = subprocess.run([sys.executable, "-m", "toonset", "build", str(tmp_path / "a.mp4"), "-o",
+                           str(tmp_path / "ds"), "--workers", "1", "-q", "--annotate", MEAN, "--config",
+                           str(tmp_path / "cfg.toml"), "--json"], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["annotate"]["tables"]["meancolour"] == summary["counts"]["keyframes"]

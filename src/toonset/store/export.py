@@ -53,7 +53,7 @@ TOONSET_COLUMNS = pa.schema([
     ("transition_out", pa.string()), ("booru_post_id", pa.int64()), ("artist", pa.string()),
     ("copyright", pa.string()), ("series", pa.string()), ("source_url", pa.string()), ("split", pa.string()),
     ("duplicate_of", pa.string()), ("content_hash", pa.string()), ("source_path", pa.string()),
-    ("shard", pa.string()),
+    ("shard", pa.string()), ("toonset_caption", pa.string()), ("toonset_captioner", pa.string()),
 ])
 RATING_WORDS = {"s": "safe", "q": "questionable", "e": "explicit"}
 HF_SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
@@ -124,9 +124,65 @@ def sakuga42m_row(clip: dict[str, Any], source: dict[str, Any]) -> dict[str, Any
     return row
 
 
+TAXONOMY_AXES = ("time", "venue", "media", "filming", "composition", "character")
+
+
+def _annotation_rows(ds: Dataset, table: str) -> list[dict[str, Any]]:
+    try:
+        return ds.annotation(table).to_pylist()
+    except KeyError:
+        return []
+
+
+def annotation_columns(ds: Dataset) -> dict[str, dict[str, Any]]:
+    """Sakuga-42M columns filled from the annotation tables that exist, per clip_id.
+
+    ``text_prob`` ← ``ocr_clips.text_score``; ``aesthetic_score`` ← ``quality.aesthetic`` (a BYO model; null
+    without one); ``text_description`` ← a model caption (``caption`` rows whose captioner is not
+    ``template``: a template caption is never passed off as a model's, it goes to ``toonset_caption``);
+    ``anime_tags`` ← the tagger's tags, ``user_tags`` ← booru tags when the provenance has no tag string;
+    ``Taxonomy_*`` ← the taxonomy annotator's labels (null with its reason when it had no model)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in _annotation_rows(ds, "ocr_clips"):
+        out.setdefault(r["clip_id"], {})["text_prob"] = r.get("text_score")
+    for r in _annotation_rows(ds, "quality"):
+        if r.get("aesthetic") is not None:
+            out.setdefault(r["clip_id"], {})["aesthetic_score"] = r["aesthetic"]
+    for r in _annotation_rows(ds, "caption"):
+        cols = out.setdefault(r["clip_id"], {})
+        cols["toonset_caption"] = r.get("caption")
+        cols["toonset_captioner"] = r.get("captioner")
+        if r.get("captioner") not in (None, "", "template"):
+            cols["text_description"] = r.get("caption")
+    tags: dict[str, dict[str, list[tuple[float, str]]]] = {}
+    for r in _annotation_rows(ds, "tags"):
+        tags.setdefault(r["clip_id"], {}).setdefault(r.get("origin") or "", []).append((-(r.get("score") or 0), r["tag"]))
+    for cid, by_origin in tags.items():
+        cols = out.setdefault(cid, {})
+        if by_origin.get("tagger"):
+            cols["anime_tags"] = " ".join(t for _, t in sorted(by_origin["tagger"]))
+        if by_origin.get("booru"):
+            cols["_booru_tags"] = " ".join(sorted(t for _, t in by_origin["booru"]))
+    for r in _annotation_rows(ds, "taxonomy"):
+        cols = out.setdefault(r["clip_id"], {})
+        for axis in TAXONOMY_AXES:
+            if r.get(axis) is not None:
+                cols[f"Taxonomy_{axis.capitalize()}"] = r[axis]
+    return out
+
+
 def export_sakuga42m(ds: Dataset, out: Path) -> dict[str, Any]:
     sources = {s["source_id"]: s for s in ds.sources.to_pylist()}
-    rows = [sakuga42m_row(c, sources.get(c["source_id"], {})) for c in ds.clips.to_pylist()]
+    notes = annotation_columns(ds)
+    rows = []
+    for c in ds.clips.to_pylist():
+        row = sakuga42m_row(c, sources.get(c["source_id"], {}))
+        extra = dict(notes.get(c["clip_id"], {}))
+        booru = extra.pop("_booru_tags", None)
+        if row.get("user_tags") is None and booru:
+            row["user_tags"] = booru
+        row.update(extra)
+        rows.append(row)
     schema = pa.schema(list(SAKUGA42M) + list(TOONSET_COLUMNS))
     table = pa.Table.from_pylist(rows, schema=schema)
     write_table(out, table)
