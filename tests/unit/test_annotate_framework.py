@@ -200,3 +200,21 @@ def test_build_can_run_annotators(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
     assert summary["annotate"]["tables"]["meancolour"] == summary["counts"]["keyframes"]
+
+
+def test_a_filtered_subset_keeps_the_annotations_of_its_clips(built, tmp_path):
+    from toonset.curate.filter import filter_dataset
+
+    ds_path = _copy(built, tmp_path)
+    annotate_dataset(ds_path, [MEAN], workers=1)
+    clips = open_dataset(ds_path).annotation("meancolour_clips").to_pandas()
+    cut = float(clips.brightness.median())
+    filter_dataset(ds_path, f"meancolour_clips.brightness > {cut}", tmp_path / "sub")
+    sub = open_dataset(tmp_path / "sub")
+    kept = set(sub.df("clips").clip_id)
+    assert kept == set(clips[clips.brightness > cut].clip_id)
+    assert set(sub.annotation("meancolour").to_pandas().clip_id) == kept
+    assert sub.annotators["meancolour"]["version"] == "1"
+    for cid in kept:  # the shard entries keep how the clip was stored
+        assert sub.keyframe_frames(cid) == sorted(sub.df("keyframes").query("clip_id == @cid").frame)
+        assert sub.clip_frames(cid).shape[0] == int(sub.df("clips").set_index("clip_id").num_frames[cid])

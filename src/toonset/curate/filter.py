@@ -115,7 +115,14 @@ def _subset_samples(shard: Path, meta: dict[str, dict[str, Any]], done: list[int
         if key not in meta:
             continue
         members = dict(members)
-        members["json"] = json.dumps(meta[key], sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+        row = dict(meta[key])
+        try:  # keep how the parent stored the clip (encoded or by reference)
+            stored = json.loads(members.get("json", b"{}")).get("media")
+        except (ValueError, AttributeError):
+            stored = None
+        if stored is not None:
+            row["media"] = stored
+        members["json"] = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
         done[0] += 1
         if progress:
             progress(done[0])
@@ -154,9 +161,26 @@ def filter_dataset(path: str | Path, where: str, out: str | Path, overwrite: boo
         tables["duplicates"] = _keep(_keep(dup, "clip_id", kept_set), "other_clip_id", kept_set)
     with atomic_dir(out) as tmp:
         written = _write_subset(ds, tmp, tables, where, progress)
+        _copy_annotations(ds, tmp, kept_set)
     return {"output": str(out), "parent": str(ds.path), "where": where, "clips": clips.num_rows,
             "clips_dropped": len(dropped), "sources": tables["sources"].num_rows, "shards": written,
             "elapsed_s": round(time.perf_counter() - t0, 3)}
+
+
+def _copy_annotations(ds: Dataset, tmp: Path, kept: set[str]) -> None:
+    """The parent's annotation tables, restricted to the kept clips, and what ran (``annotations.json``).
+    Task parts are not copied: annotating the subset again starts its own plan."""
+    tables = ds.annotation_tables()
+    if not tables:
+        return
+    (tmp / "annotations").mkdir()
+    for name in tables:
+        write_table(tmp / "annotations" / f"{name}.parquet", _keep(ds.annotation(name), "clip_id", kept))
+    manifest = ds.path / "annotations" / "annotations.json"
+    if manifest.exists():
+        info = json.loads(manifest.read_text())
+        info["plan"] = f"parent:{info.get('plan', '')}"  # the subset's clips are another plan
+        atomic_write_text(tmp / "annotations" / "annotations.json", json.dumps(info, indent=1, ensure_ascii=False))
 
 
 def _write_subset(ds: Dataset, tmp: Path, tables: dict[str, pa.Table], where: str,
