@@ -268,11 +268,10 @@ def write_task_outputs(task: Task, works: list[SourceWork], out: Path, media: bo
             src = w.source
             for c in w.clips:
                 c.shard = shard
-                files: dict[str, str] = {}
+                files: dict[str, str | tuple[str, int, int]] = {}
                 if c.clip_id in w.media:
                     files["mp4"] = w.media[c.clip_id]
-                for path in w.pictures.get(c.clip_id, {}).values():
-                    files[os.path.basename(path).split(".", 1)[1]] = path
+                files.update(w.pictures.get(c.clip_id, {}))
                 row = dict(c.row(), keyframes=kf.get(c.clip_id, []),
                            media=clip_media_entry(c.clip_id in w.media, src.path if src else "",
                                                   src.source_id if src else ""))

@@ -83,7 +83,8 @@ def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
 class DecodedFrame:
     """A decoded frame: index, PTS time, analysis luma/chroma; full-resolution data on request."""
 
-    __slots__ = ("_av", "_bgr", "chroma", "compat", "delta", "detail", "index", "luma", "rotation", "still", "time")
+    __slots__ = ("_av", "_bgr", "_i420", "chroma", "compat", "delta", "detail", "index", "luma", "rotation", "still",
+                 "time")
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class DecodedFrame:
         self.rotation = rotation
         self._av = av_frame
         self._bgr = bgr
+        self._i420: tuple[int, int, np.ndarray] | None = None  # the last shrunk planes (shared by consumers)
         self.compat: np.ndarray | None = None  # 64x64 full-range luma for the Sakuga-42M rule, when asked
         self.detail: np.ndarray | None = None  # luma at twice the analysis width, for timing
         self.still = False  # no analysis pixel moved by more than STILL_LEVELS since the previous frame
@@ -115,6 +117,7 @@ class DecodedFrame:
         """Drop the full-resolution picture (keeps analysis arrays)."""
         self._av = None
         self._bgr = None
+        self._i420 = None
 
     def display_size(self) -> tuple[int, int]:
         if self._bgr is not None:
@@ -145,15 +148,28 @@ class DecodedFrame:
         layout of ``av.VideoFrame.from_ndarray(..., 'yuv420p')`` and ``cv2.COLOR_YUV2BGR_I420`` — made by
         shrinking the decoder's planes with ``resize_plane`` (no colour conversion). None when the decoder
         frame is not limited-range 4:2:0 (the caller converts through swscale instead)."""
+        cached = self._i420
+        if cached is not None and cached[:2] == (width, height):
+            return cached[2]
         f = self._av
         if f is None or f.format.name != "yuv420p":
             return None
+        if cached is not None and cached[0] >= width and cached[1] >= height:
+            # a larger picture of this frame was already made (clip media): shrink that one, not the source
+            return self._from_planes(*split_i420(cached[2], cached[0], cached[1]), width, height, 0)
         rot = self.rotation % 360
         cw, ch = (height, width) if rot % 180 else (width, height)  # the coded-orientation target
         y, u, v = (plane_array(p) for p in f.planes[:3])
+        out = self._from_planes(y, u, v, cw, ch, rot)
+        self._i420 = (width, height, out)
+        return out
+
+    @staticmethod
+    def _from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, cw: int, ch: int, rot: int) -> np.ndarray:
         ys = upright(resize_plane(y, cw, ch), rot)
         us = upright(resize_plane(u, cw // 2, ch // 2), rot)
         vs = upright(resize_plane(v, cw // 2, ch // 2), rot)
+        height, width = ys.shape
         out = np.empty((height * 3 // 2, width), np.uint8)
         out[:height] = ys
         q = (height // 2) * (width // 2)
@@ -194,6 +210,13 @@ class DecodedFrame:
         if (rgb.shape[1], rgb.shape[0]) != (width, height):
             rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
         return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
+
+
+def split_i420(buf: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Y, U, V planes of an I420 buffer made by ``DecodedFrame.i420`` (views, no copy)."""
+    flat = buf[height:].reshape(-1)
+    q = (height // 2) * (width // 2)
+    return buf[:height], flat[:q].reshape(height // 2, width // 2), flat[q:].reshape(height // 2, width // 2)
 
 
 def fit_size(w: int, h: int, max_side: int) -> tuple[int, int]:

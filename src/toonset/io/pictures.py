@@ -2,8 +2,9 @@
 
 Annotators (OCR, tags, faces …) read these instead of decoding the source again. The consumer runs after
 the timing analyzer in the same decode pass: a frame timing has already ruled out as a new drawing gets no
-picture; every other frame is shrunk (longer side ``keyframes.max_side``), encoded, and spooled; at the end
-of the clip the pictures of frames that did not become keyframes are dropped. Names follow the
+picture; every other frame is shrunk (longer side ``keyframes.max_side``), encoded, and appended to one spool file per clip;
+at the end of the clip only the byte ranges of the frames that became keyframes are kept (the task copies
+them into its shard). Names follow the
 WebDataset convention, ``<clip_id>.kf.<frame>.<ext>`` with the source frame index zero-padded to 7 digits
 (the same index as the ``keyframes`` table's ``frame``).
 """
@@ -48,7 +49,8 @@ def encode_picture(bgr, fmt: str, quality: int) -> bytes:
 
 
 class KeyframePictures:
-    """Clip consumer: ``end_clip`` returns ``_keyframe_pictures`` (frame index → spooled picture file)."""
+    """Clip consumer: ``end_clip`` returns ``_keyframe_pictures``: shard member (``kf.<frame>.<ext>``) →
+    (spool file, byte offset, size) of the keyframe's encoded picture."""
 
     name = "media.keyframes"
     version = "1.0"
@@ -61,24 +63,27 @@ class KeyframePictures:
 
     def start_clip(self, clip: ClipContext) -> None:
         self._clip = clip
-        self._files: dict[int, str] = {}
+        self._path = os.path.join(self.spool_dir, f"{clip.clip_id}.kf.spool")
+        self._fh = None
+        self._ranges: dict[int, tuple[int, int]] = {}
+        self._size = 0
 
     def process(self, frame: DecodedFrame) -> None:
         if frame.index in getattr(self.keyframes, "ruled_out", ()):
             return
         data = encode_picture(frame.small_bgr(self.cfg.max_side), self.cfg.format, self.cfg.quality)
-        path = os.path.join(self.spool_dir, f"{self._clip.clip_id}.{picture_member(frame.index, self.cfg.format)}")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        self._files[frame.index] = path
+        if self._fh is None:
+            self._fh = open(self._path, "wb")  # noqa: SIM115 - one file for the clip's whole stretch of frames
+        self._fh.write(data)
+        self._ranges[frame.index] = (self._size, len(data))
+        self._size += len(data)
 
     def end_clip(self) -> dict[str, Any]:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
         keep = set(self.keyframes.keyframe_indices)
-        out: dict[int, str] = {}
-        for index, path in self._files.items():
-            if index in keep:
-                out[index] = path
-            else:
-                os.unlink(path)
-        self._files = {}
+        out = {picture_member(i, self.cfg.format): (self._path, off, n) for i, (off, n) in self._ranges.items()
+               if i in keep}
+        self._ranges = {}
         return {"_keyframe_pictures": out}

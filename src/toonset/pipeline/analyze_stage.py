@@ -126,11 +126,11 @@ class AnalyzeStage(Stage[SourceWork]):
             consumers: list[ClipConsumer] = [timing, ClipFingerprint(timing)]
             if cfg.timing.sakuga_compat:
                 consumers.append(SakugaCompat(cfg.timing.sakuga_ssim))
-            if self.pictures:
-                consumers.append(KeyframePictures(cfg.keyframes, timing, work.spool_dir))
-            if self.media:
+            if self.media:  # before the pictures: they shrink the encoder's planes instead of the source's
                 consumers.append(ClipEncoder(cfg.media, info.fps, info.time_base, work.spool_dir,
                                              threads=max(1, self.threads)))
+            if self.pictures:
+                consumers.append(KeyframePictures(cfg.keyframes, timing, work.spool_dir))
             segmenter = make_segmenter(cfg, fps)
 
             def on_clip(span: ClipSpan, fields: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ class SourceWork:
     clips: list[Clip] = field(default_factory=list)
     keyframes: list[Keyframe] = field(default_factory=list)
     media: dict[str, str] = field(default_factory=dict)  # clip_id -> spooled media file
-    pictures: dict[str, dict[int, str]] = field(default_factory=dict)  # clip_id -> {frame: spooled picture}
+    # clip_id -> {shard member "kf.<frame>.<ext>": (spool file, offset, size)} of its keyframe pictures
+    pictures: dict[str, dict[str, tuple[str, int, int]]] = field(default_factory=dict)
     errors: list[ErrorRecord] = field(default_factory=list)
     filtered: list[FilteredRecord] = field(default_factory=list)
 

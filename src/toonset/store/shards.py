@@ -14,12 +14,20 @@ from typing import Any
 from toonset.store.atomic import atomic_open
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
-    """Add bytes, or a file streamed from disk (a long clip's media is never read into memory whole)."""
+def _add(tar: tarfile.TarFile, name: str, data: bytes | Path | tuple[str, int, int]) -> None:
+    """Add bytes, a file streamed from disk (a long clip's media is never read into memory whole), or a
+    byte range (path, offset, size) of a spool file."""
     info = tarfile.TarInfo(name)
     info.mtime = 0  # byte-identical shards for identical content
     info.mode = 0o644
     info.uname = info.gname = "toonset"
+    if isinstance(data, tuple):
+        path, offset, size = data
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(size)
+        if len(data) != size:
+            raise OSError(f"{path}: spool file shorter than expected")
     if isinstance(data, Path):
         info.size = data.stat().st_size
         with open(data, "rb") as fh:
@@ -29,8 +37,10 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
         tar.addfile(info, io.BytesIO(data))
 
 
-def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, Any], dict[str, str]]]) -> int:
-    """Write (key, metadata, {extension: spooled file}) samples to a tar shard; returns the sample count.
+def write_shard(path: str | os.PathLike,
+                samples: Iterable[tuple[str, dict[str, Any], dict[str, str | tuple[str, int, int]]]]) -> int:
+    """Write (key, metadata, {extension: spooled file or (file, offset, size)}) samples to a tar shard;
+    returns the sample count.
     Members of a sample are written in extension order after its ``.json``."""
     count = 0
     with atomic_open(path, "wb") as fh, tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -41,7 +51,8 @@ def write_shard(path: str | os.PathLike, samples: Iterable[tuple[str, dict[str, 
             for ext in sorted(files):
                 if "/" in ext or ext.startswith("."):
                     raise ValueError(f"invalid WebDataset member {key}.{ext}")
-                _add(tar, f"{key}.{ext}", Path(files[ext]))
+                where = files[ext]
+                _add(tar, f"{key}.{ext}", where if isinstance(where, tuple) else Path(where))
             count += 1
     return count
 
