@@ -144,6 +144,11 @@ class Annotator(ABC):
         """Every setting with its default (the keys are the only accepted settings)."""
         return {}
 
+    def check(self) -> None:
+        """Cheap checks of the settings (model files exist …), run once in the driver before any worker
+        starts, so a missing file stops the run with its message (``MissingModelError``), not a broken pool."""
+        return None
+
     def setup(self) -> None:
         """Load models once per worker."""
         return None

@@ -305,6 +305,8 @@ def annotate_dataset(dataset: str | Path, names: list[str], settings: dict[str, 
     ordered = order_annotators(names)
     annotators = [make_annotator(n, settings.get(annotator_class(n).name, settings.get(n, {}))) for n in ordered]
     for a in annotators:
+        a.check()
+    for a in annotators:
         for t in a.tables:
             if t in TABLES or t in ("coverage",):
                 raise UsageError(f"annotator {a.name} declares table {t!r}, a name the dataset already uses")

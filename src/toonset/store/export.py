@@ -154,15 +154,18 @@ def annotation_columns(ds: Dataset) -> dict[str, dict[str, Any]]:
         cols["toonset_captioner"] = r.get("captioner")
         if r.get("captioner") not in (None, "", "template"):
             cols["text_description"] = r.get("caption")
-    tags: dict[str, dict[str, list[tuple[float, str]]]] = {}
+    from toonset.annotate.tags import sakuga42m_tag_strings  # the booru tag order lives with the tagger
+
+    by_clip: dict[str, list[dict[str, Any]]] = {}
     for r in _annotation_rows(ds, "tags"):
-        tags.setdefault(r["clip_id"], {}).setdefault(r.get("origin") or "", []).append((-(r.get("score") or 0), r["tag"]))
-    for cid, by_origin in tags.items():
+        by_clip.setdefault(r["clip_id"], []).append(r)
+    for cid, rows in by_clip.items():
+        anime, user = sakuga42m_tag_strings(rows)
         cols = out.setdefault(cid, {})
-        if by_origin.get("tagger"):
-            cols["anime_tags"] = " ".join(t for _, t in sorted(by_origin["tagger"]))
-        if by_origin.get("booru"):
-            cols["_booru_tags"] = " ".join(sorted(t for _, t in by_origin["booru"]))
+        if anime:
+            cols["anime_tags"] = anime
+        if user:
+            cols["_booru_tags"] = user
     for r in _annotation_rows(ds, "taxonomy"):
         cols = out.setdefault(r["clip_id"], {})
         for axis in TAXONOMY_AXES:
