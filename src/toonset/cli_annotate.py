@@ -39,7 +39,7 @@ def load_annotate_settings(path: str | None) -> dict[str, dict[str, Any]]:
 
 def run_annotate(dataset: str, names: list[str], settings: dict[str, dict[str, Any]], workers: int | None,
                  executor: str, allow_decode: bool, quiet: bool, address: str | None = None,
-                 clips_per_task: int = 32) -> dict[str, Any]:
+                 clips_per_task: int = 32, retry_errors: bool = False) -> dict[str, Any]:
     from tqdm import tqdm
 
     from toonset.annotate.runner import annotate_dataset
@@ -57,7 +57,7 @@ def run_annotate(dataset: str, names: list[str], settings: dict[str, dict[str, A
     try:
         return annotate_dataset(dataset, names, settings, workers=workers or default_workers(), executor=executor,
                                 clips_per_task=clips_per_task, allow_decode=allow_decode, on_event=on_event,
-                                ray_address=address)
+                                ray_address=address, retry_errors=retry_errors)
     finally:
         if "b" in bar:
             bar["b"].close()
@@ -79,7 +79,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from exc
     summary = run_annotate(args.dataset, args.with_.split(","), load_annotate_settings(args.config), args.workers,
-                           args.executor, args.decode, args.quiet, args.address, args.clips_per_task)
+                           args.executor, args.decode, args.quiet, args.address, args.clips_per_task,
+                           args.retry_errors)
     if args.json:
         _print_json(summary)
     else:
@@ -115,6 +116,8 @@ def register(sub) -> None:
     a.add_argument("--clips-per-task", type=int, default=32, help="resume granularity (default: 32 clips)")
     a.add_argument("--decode", action="store_true",
                    help="decode clips whose keyframe pictures were not stored (built with --no-keyframes)")
+    a.add_argument("--retry-errors", action="store_true",
+                   help="annotate again the clips that failed in an earlier run (their tasks are redone)")
     a.add_argument("--json", action="store_true")
     a.add_argument("-q", "--quiet", action="store_true")
     a.set_defaults(func=cmd_annotate)

@@ -218,3 +218,13 @@ def test_a_filtered_subset_keeps_the_annotations_of_its_clips(built, tmp_path):
     for cid in kept:  # the shard entries keep how the clip was stored
         assert sub.keyframe_frames(cid) == sorted(sub.df("keyframes").query("clip_id == @cid").frame)
         assert sub.clip_frames(cid).shape[0] == int(sub.df("clips").set_index("clip_id").num_frames[cid])
+
+
+def test_retry_errors_redoes_only_the_tasks_with_failed_clips(built, tmp_path):
+    ds_path = _copy(built, tmp_path)
+    settings = {"meancolour": {"fail_every": 2}}
+    annotate_dataset(ds_path, [MEAN], settings, workers=1, clips_per_task=1)
+    bad = (open_dataset(ds_path).annotation("coverage").to_pandas().status == "error").sum()
+    assert bad > 0
+    again = annotate_dataset(ds_path, [MEAN], settings, workers=1, clips_per_task=1, retry_errors=True)
+    assert again["tasks"] - again["resumed_tasks"] == bad  # only the failed clips' tasks ran again

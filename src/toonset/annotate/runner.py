@@ -290,8 +290,9 @@ def combined_resources(annotators: list[Annotator]) -> Resources:
 def annotate_dataset(dataset: str | Path, names: list[str], settings: dict[str, dict[str, Any]] | None = None, *,
                      workers: int = 1, executor: str = "local", clips_per_task: int = 32,
                      allow_decode: bool = False, on_event: Event | None = None,
-                     ray_address: str | None = None) -> dict[str, Any]:
-    """Run ``names`` over the dataset at ``dataset`` (resumably) and merge the annotation tables."""
+                     ray_address: str | None = None, retry_errors: bool = False) -> dict[str, Any]:
+    """Run ``names`` over the dataset at ``dataset`` (resumably) and merge the annotation tables.
+    ``retry_errors``: run again the tasks in which a clip failed (an endpoint that was down, …)."""
     from toonset.store.dataset import open_dataset
 
     ds = open_dataset(dataset)
@@ -317,6 +318,12 @@ def annotate_dataset(dataset: str | Path, names: list[str], settings: dict[str, 
     root = Path(dataset) / ANNOTATIONS_DIR
     plan_dir = root / "_tasks" / plan
     plan_dir.mkdir(parents=True, exist_ok=True)
+
+    if retry_errors:
+        for a in annotators:
+            for marker in (plan_dir / a.name / run_identity(a)).glob("task-*.done"):
+                if json.loads(marker.read_text()).get("errors", 0) > 0:
+                    marker.unlink()
 
     def done(task: AnnotateTask) -> bool:
         return all((plan_dir / a.name / run_identity(a) / f"{task.task_id}.done").exists() for a in annotators)
