@@ -91,7 +91,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from toonset.annotate.search import search_dataset
 
-    hits = search_dataset(args.dataset, args.query, k=args.k)
+    hits = search_dataset(args.dataset, args.query, k=args.k, mode=args.mode)
     if args.json:
         _print_json(hits)
     else:
@@ -124,9 +124,12 @@ def register(sub) -> None:
 
     s = sub.add_parser("search", help="find clips by text (captions, tags, or image embeddings)",
                        description="Rank clips against a text query with the embeddings the 'embeddings' "
-                       "annotator stored (see docs/annotations.md).")
+                       "annotator stored (see docs/annotators/embeddings.md).")
     s.add_argument("dataset", metavar="DATASET")
     s.add_argument("query")
     s.add_argument("-k", type=int, default=20, help="number of clips (default: 20)")
+    s.add_argument("--mode", default="auto", choices=["auto", "image", "text"],
+                   help="image: text→image with the stored CLIP/SigLIP vectors; text: text→text (MiniLM) over "
+                   "captions, tags and on-screen text; auto: image when possible (default)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)

@@ -128,7 +128,9 @@ class Annotator(ABC):
     resources: ClassVar[Resources] = Resources()
     batch_size: ClassVar[int] = 8
     tables: ClassVar[dict[str, TableSpec]] = {}
-    requires: ClassVar[tuple[str, ...]] = ()  # annotators whose rows this one reads (``ClipItem.prior``)
+    # annotators whose rows this one reads when they exist (``ClipItem.prior``): run first when in the same
+    # run, their stored rows handed over when they ran before; never demanded
+    requires: ClassVar[tuple[str, ...]] = ()
     needs_pictures: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
