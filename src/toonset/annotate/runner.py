@@ -94,8 +94,9 @@ def write_parquet(path: Path, table: pa.Table) -> None:
         pq.write_table(table, fh, compression="zstd")
 
 
-def order_annotators(names: list[str]) -> list[str]:
-    """Names with every ``requires`` before its user (the ones named only; others must exist already)."""
+def order_annotators(names: list[str], requires: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Names with every ``requires`` before its user (the ones named only; others must exist already).
+    ``requires``: per name, the instance's list when settings change it (else the class's)."""
     out: list[str] = []
     seen: set[str] = set()
 
@@ -104,7 +105,7 @@ def order_annotators(names: list[str]) -> list[str]:
             return
         if n in stack:
             raise UsageError(f"annotators require each other in a cycle: {' -> '.join((*stack, n))}")
-        for r in annotator_class(n).requires:
+        for r in (requires or {}).get(n, annotator_class(n).requires):
             if r in names:
                 visit(r, (*stack, n))
         seen.add(n)
@@ -303,8 +304,9 @@ def annotate_dataset(dataset: str | Path, names: list[str], settings: dict[str, 
     unknown_sections = sorted(set(settings) - {annotator_class(n).name for n in names} - set(names))
     if unknown_sections:
         raise UsageError(f"settings for annotator(s) not in this run: {', '.join(unknown_sections)}")
-    ordered = order_annotators(names)
-    annotators = [make_annotator(n, settings.get(annotator_class(n).name, settings.get(n, {}))) for n in ordered]
+    built = {n: make_annotator(n, settings.get(annotator_class(n).name, settings.get(n, {}))) for n in names}
+    ordered = order_annotators(names, requires={n: a.requires for n, a in built.items()})
+    annotators = [built[n] for n in ordered]
     for a in annotators:
         a.check()
     for a in annotators:
