@@ -56,8 +56,8 @@ class MediaConfig:
     mode: str = "encode"  # encode: each clip re-encoded into its shard | reference: source + frame range only
     codec: str = "libx264"
     crf: int = 20
-    preset: str = "superfast"
-    max_side: int = 640  # longer side of the re-encoded clip; 0 keeps the source size
+    preset: str = "ultrafast"  # 2-3x cheaper than superfast; files ~1.7x larger (docs/benchmarks.md)
+    max_side: int = 512  # longer side of the re-encoded clip (a training size); 0 keeps the source size
     threads: int = 0  # encoder threads per worker; 0 = the worker's CPU share (like the decoder)
 
 

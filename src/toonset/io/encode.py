@@ -34,7 +34,7 @@ def check_media_settings(cfg: MediaConfig) -> None:
 
 class ClipEncoder:
     name = "media.h264"
-    version = "1.1"  # 1.1: 640 px superfast by default, planes shrunk directly
+    version = "1.1"  # 1.1: 512 px ultrafast by default, planes shrunk directly
     needs_pixels = True
 
     def __init__(self, cfg: MediaConfig, fps: Fraction, time_base: Fraction, spool_dir: str,

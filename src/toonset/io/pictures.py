@@ -15,12 +15,22 @@ import os
 from typing import Any
 
 import cv2
+import numpy as np
 
 from toonset.analyze.base import ClipContext
 from toonset.analyze.fingerprint import KeyframeSource
 from toonset.config import KeyframesConfig
 from toonset.errors import UsageError
-from toonset.io.frames import DecodedFrame
+from toonset.io.frames import DecodedFrame, fit_size, split_i420
+
+try:  # libjpeg-turbo straight from Y/U/V planes: no colour conversion, no chroma resampling (~2x cheaper)
+    import simplejpeg
+except ImportError:  # pragma: no cover - a core dependency; the OpenCV path stays correct without it
+    simplejpeg = None
+
+# limited-range (video) levels to the full range JFIF expects: Y 16-235 → 0-255, Cb/Cr 16-240 → 0-255
+_Y_FULL = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+_C_FULL = np.clip(np.round((np.arange(256) - 128) * 255.0 / 224.0 + 128), 0, 255).astype(np.uint8)
 
 PICTURE_FORMATS = ("jpg", "webp", "png")
 
@@ -48,12 +58,30 @@ def encode_picture(bgr, fmt: str, quality: int) -> bytes:
     return buf.tobytes()
 
 
+def jpeg_from_i420(buf: np.ndarray, width: int, height: int, quality: int) -> bytes:
+    """A JPEG of limited-range I420 planes (``DecodedFrame.i420``), levels expanded to full range."""
+    y, u, v = split_i420(buf, width, height)
+    return simplejpeg.encode_jpeg_yuv_planes(cv2.LUT(y, _Y_FULL), cv2.LUT(u, _C_FULL), cv2.LUT(v, _C_FULL),
+                                             quality=quality)
+
+
+def keyframe_picture(frame: DecodedFrame, cfg: KeyframesConfig) -> bytes:
+    """The stored picture of one frame: JPEG from the shrunk 4:2:0 planes when possible (shared with the
+    clip encoder when both want the same size), else through BGR and OpenCV."""
+    if cfg.format == "jpg" and simplejpeg is not None:
+        w, h = fit_size(*frame.display_size(), cfg.max_side)
+        planes = frame.i420(w, h)
+        if planes is not None:
+            return jpeg_from_i420(planes, w, h, cfg.quality)
+    return encode_picture(frame.small_bgr(cfg.max_side), cfg.format, cfg.quality)
+
+
 class KeyframePictures:
     """Clip consumer: ``end_clip`` returns ``_keyframe_pictures``: shard member (``kf.<frame>.<ext>``) →
     (spool file, byte offset, size) of the keyframe's encoded picture."""
 
     name = "media.keyframes"
-    version = "1.0"
+    version = "1.1"  # 1.1: JPEG straight from the shrunk 4:2:0 planes
     needs_pixels = True
 
     def __init__(self, cfg: KeyframesConfig, keyframes: KeyframeSource, spool_dir: str) -> None:
@@ -71,7 +99,7 @@ class KeyframePictures:
     def process(self, frame: DecodedFrame) -> None:
         if frame.index in getattr(self.keyframes, "ruled_out", ()):
             return
-        data = encode_picture(frame.small_bgr(self.cfg.max_side), self.cfg.format, self.cfg.quality)
+        data = keyframe_picture(frame, self.cfg)
         if self._fh is None:
             self._fh = open(self._path, "wb")  # noqa: SIM115 - one file for the clip's whole stretch of frames
         self._fh.write(data)
