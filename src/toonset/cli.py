@@ -159,6 +159,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print("cuts in   " + ", ".join(f"{k} {v}" for k, v in sorted(info["transitions"].items())))
     if info["errors_by_type"]:
         print("errors    " + ", ".join(f"{k} {v}" for k, v in sorted(info["errors_by_type"].items())))
+    ann = info["annotations"]
+    for name, a in sorted(ann["annotators"].items()):
+        print(f"annotator {name} {a['version']}: {a['clips']} clips, {a['errors']} error(s)")
+    if ann["tables"]:
+        print("annotations " + ", ".join(f"{t} {n}" for t, n in sorted(ann["tables"].items())))
     return 0
 
 

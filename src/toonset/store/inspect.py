@@ -54,4 +54,9 @@ def inspect_dataset(path: str | Path) -> dict[str, Any]:
         "errors_by_type": dict(Counter(errors["error_type"].to_pylist())),
         "errors_by_stage": dict(Counter(errors["stage"].to_pylist())),
         "shards": len(ds.shards),
+        "annotations": {
+            "annotators": {n: {k: a.get(k) for k in ("version", "clips", "errors", "seconds")}
+                           for n, a in ds.annotators.items()},
+            "tables": {t: ds.annotation(t).num_rows for t in ds.annotation_tables()},
+        },
     }
