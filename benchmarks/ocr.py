@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from common import REALDATA, REPO, synthetic_clips
+from toonset.evaluate.text import levenshtein
 
 ONEPIECE_LABELS = REALDATA / "dev-labels" / "realesrgan-onepiece" / "onepiece_demo.reference.json"
 ONEPIECE = REALDATA / "realesrgan-onepiece" / "onepiece_demo.mp4"
@@ -56,16 +58,6 @@ def onepiece_truth() -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------- metrics
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def squash(text: str) -> str:
     return "".join(text.split())
 

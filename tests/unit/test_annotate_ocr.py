@@ -24,6 +24,7 @@ from toonset.annotate.ocr import (
 )
 from toonset.annotate.runner import annotate_dataset
 from toonset.config import BuildConfig
+from toonset.evaluate.text import cer
 from toonset.run import build_dataset
 
 W, H = 1024, 576  # source frames; the stored pictures are 512x288, so picture pixels ≠ source pixels
@@ -98,17 +99,6 @@ def items(ds_path: Path) -> list[ClipItem]:
     return [ClipItem(c, sources[c["source_id"]], kf[c["clip_id"]],
                      Pictures([f for f, _ in kf[c["clip_id"]]], lambda f, cid=c["clip_id"]: ds.keyframe_image(cid, f)))
             for c in clips]
-
-
-def cer(pred: str, truth: str) -> float:
-    a, b = "".join(pred.upper().split()), "".join(truth.split())
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / len(b)
 
 
 def iou(a, b) -> float:
