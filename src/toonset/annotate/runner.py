@@ -211,9 +211,10 @@ class AnnotateWorker:
             if marker.exists():
                 result = self._load_parts(a, task)
             else:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 result, errors = self._annotate(a, items)
-                self._write_parts(a, task, items, result, errors, time.perf_counter() - t0)
+                self._write_parts(a, task, items, result, errors, time.perf_counter() - t0,
+                                  time.process_time() - c0)
                 summary["annotated"][a.name] = len(items)
             for table, rows in result.rows.items():
                 for row in rows:
@@ -231,7 +232,7 @@ class AnnotateWorker:
         return out
 
     def _write_parts(self, a: Annotator, task: AnnotateTask, items: list[ClipItem], result: Annotations,
-                     errors: dict[str, str], seconds: float) -> None:
+                     errors: dict[str, str], seconds: float, cpu_seconds: float = 0.0) -> None:
         rdir = self.run_dir(a)
         rdir.mkdir(parents=True, exist_ok=True)
         prov = {"annotator": a.name, "annotator_version": a.version, "model_sha256": self.model_sha[a.name],
@@ -251,7 +252,7 @@ class AnnotateWorker:
         write_parquet(rdir / f"{task.task_id}.coverage.parquet", pa.Table.from_pylist(cov, schema=COVERAGE))
         atomic_write_text(rdir / f"{task.task_id}.done", json.dumps(
             {"clips": len(items), "errors": len(errors), "seconds": round(seconds, 3),
-             "model_sha256": self.model_sha[a.name]}))
+             "cpu_seconds": round(cpu_seconds, 3), "model_sha256": self.model_sha[a.name]}))
 
     def close(self) -> None:
         for a in self.annotators:
@@ -425,6 +426,8 @@ def _update_manifest(root: Path, plan: str, annotators: list[Annotator], tasks: 
             "model_sha256": markers[0]["model_sha256"] if markers else "",
             "clips": sum(m["clips"] for m in markers), "errors": sum(m["errors"] for m in markers),
             "seconds": round(sum(m["seconds"] for m in markers), 3),
+            # CPU time of the worker process (all its threads) while annotating; excludes reading the tables
+            "cpu_seconds": round(sum(m.get("cpu_seconds", 0.0) for m in markers), 3),
         }
     atomic_write_text(path, json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
     return manifest
