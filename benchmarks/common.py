@@ -92,3 +92,29 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.t0
+
+
+def real_and_synthetic_sets(which: str, real_files: list[str], count: int, seed: int, cache: Path,
+                            size: str) -> list[tuple[str, list[Path]]]:
+    """The (name, files) sets the throughput-style benchmarks run on: ``real`` (those of ``real_files``
+    present under realdata), ``synthetic WxH`` (generated once into ``cache``), or ``both``."""
+    sets: list[tuple[str, list[Path]]] = []
+    if which in ("real", "both"):
+        files = [REALDATA / f for f in real_files if (REALDATA / f).exists()]
+        if files:
+            sets.append(("real", files))
+    if which in ("synthetic", "both"):
+        w, h = (int(x) for x in size.split("x"))
+        cache.mkdir(parents=True, exist_ok=True)
+        sets.append((f"synthetic {w}x{h}", [c.path for c in synthetic_clips(count, seed, cache, (w, h))]))
+    return sets
+
+
+def best_of(fn, repeat: int) -> float:
+    """The shortest wall time of ``repeat`` calls of ``fn``."""
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import REALDATA, synthetic_clips
+from common import real_and_synthetic_sets
 from throughput import REAL_FILES
 
 
@@ -148,15 +148,7 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"))
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args()
-    sets = []
-    if args.set in ("real", "both"):
-        files = [REALDATA / f for f in REAL_FILES if (REALDATA / f).exists()]
-        if files:
-            sets.append(("real", files))
-    if args.set in ("synthetic", "both"):
-        w, h = (int(x) for x in args.size.split("x"))
-        sets.append((f"synthetic {w}x{h}", [c.path for c in synthetic_clips(args.synthetic, args.seed,
-                                                                              Path(args.cache), (w, h))]))
+    sets = real_and_synthetic_sets(args.set, REAL_FILES, args.synthetic, args.seed, Path(args.cache), args.size)
     results = [run_set(name, files, args.workers) for name, files in sets]
     print(f"machine: {os.cpu_count()} CPUs; media defaults (see docs/config.md)")
     print("\n| set | clips | frames | frame counts / times exact | clip luma PSNR mean | 5th pct | min | "

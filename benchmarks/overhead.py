@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import REALDATA, synthetic_clips
-from throughput import REAL_FILES, best_of
+from common import best_of, real_and_synthetic_sets
+from throughput import REAL_FILES
 
 
 def decode_only(path: Path) -> None:
@@ -96,15 +96,7 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results"))
     ap.add_argument("--json", help="write results here")
     args = ap.parse_args()
-    sets: list[tuple[str, list[Path]]] = []
-    if args.set in ("real", "both"):
-        files = [REALDATA / f for f in REAL_FILES if (REALDATA / f).exists()]
-        if files:
-            sets.append(("real", files))
-    if args.set in ("synthetic", "both"):
-        w, h = (int(x) for x in args.size.split("x"))
-        clips = synthetic_clips(args.synthetic, args.seed, Path(args.cache), (w, h))
-        sets.append((f"synthetic {w}x{h}", [c.path for c in clips]))
+    sets = real_and_synthetic_sets(args.set, REAL_FILES, args.synthetic, args.seed, Path(args.cache), args.size)
     keys = ["decode", "reader", "shots", "timing", "fingerprint", "compat"]
     print("| set | file | frames | decode µs/frame | reader | shots | timing | fingerprint | compat | "
           "shots+timing / decode | all analysis / decode |")

@@ -70,3 +70,11 @@ def with_figure(bg: np.ndarray, pose: int) -> np.ndarray:
     cv2.circle(img, (x, y), 12, (0, 0, 0), 2)
     cv2.line(img, (x, y + 12), (x + (pose % 3 - 1) * 15, y + 30), (0, 0, 0), 3)
     return img
+
+
+def copy_dataset(built: Path, tmp_path: Path) -> Path:
+    """A private copy of a built dataset (tests that annotate or change it must not share one)."""
+    import shutil
+
+    shutil.copytree(built, tmp_path / "ds")
+    return tmp_path / "ds"

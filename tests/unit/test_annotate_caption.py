@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.helpers import scene, with_figure, write_video
+from tests.helpers import copy_dataset, scene, with_figure, write_video
 from tests.openai_fake_server import DEFAULT_CAPTION, FakeOpenAI, Reply, ok
 
 from toonset import open_dataset
@@ -228,15 +228,8 @@ def built(tmp_path_factory) -> Path:
     return d / "ds"
 
 
-def _copy(built: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    shutil.copytree(built, tmp_path / "ds")
-    return tmp_path / "ds"
-
-
 def test_runner_template_rows_for_every_clip(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     annotate_dataset(ds_path, ["caption"], workers=1)
     ds = open_dataset(ds_path)
     caps = ds.annotation("caption").to_pandas()
@@ -250,7 +243,7 @@ def test_runner_template_rows_for_every_clip(built, tmp_path):
 
 
 def test_runner_records_malformed_replies_per_clip_and_keeps_the_others(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     ds = open_dataset(ds_path)
     clip_ids = sorted(ds.df("clips").clip_id)
     assert len(clip_ids) >= 3

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from tests.helpers import scene, with_figure, write_video
+from tests.helpers import copy_dataset, scene, with_figure, write_video
 
 from toonset import open_dataset
 from toonset.annotate.base import MissingModelError
@@ -39,15 +39,8 @@ def built(tmp_path_factory) -> Path:
     return d / "ds"
 
 
-def _copy(built: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    shutil.copytree(built, tmp_path / "ds")
-    return tmp_path / "ds"
-
-
 def test_tables_rows_provenance_and_coverage(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     model = tmp_path / "weights.bin"
     model.write_bytes(b"tiny model")
     summary = annotate_dataset(ds_path, [MEAN], {"meancolour": {"model": str(model)}}, workers=1,
@@ -73,7 +66,7 @@ def test_tables_rows_provenance_and_coverage(built, tmp_path):
 
 
 def test_rerun_adds_nothing_and_new_version_reruns_only_that_annotator(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     first = annotate_dataset(ds_path, [MEAN, SUMMARY], workers=1, clips_per_task=3)
     assert first["resumed_tasks"] == 0
     summary_rows = pq.read_table(ds_path / "annotations" / "summary.parquet").to_pylist()
@@ -92,7 +85,7 @@ def test_rerun_adds_nothing_and_new_version_reruns_only_that_annotator(built, tm
 
 
 def test_a_failing_clip_is_recorded_and_the_run_goes_on(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     annotate_dataset(ds_path, [MEAN], {"meancolour": {"fail_every": 2}}, workers=1, clips_per_task=4)
     ds = open_dataset(ds_path)
     cov = ds.annotation("coverage").to_pandas()
@@ -103,7 +96,7 @@ def test_a_failing_clip_is_recorded_and_the_run_goes_on(built, tmp_path):
 
 
 def test_collisions_missing_models_and_bad_settings_are_refused(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     with pytest.raises(AnnotationError, match="more than once"):
         annotate_dataset(ds_path, ["tests.fake_annotators:Colliding"], workers=1)
     assert not (ds_path / "annotations" / "colliding.parquet").exists()
@@ -116,7 +109,7 @@ def test_collisions_missing_models_and_bad_settings_are_refused(built, tmp_path)
 
 
 def test_filter_joins_clip_level_annotation_tables(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     annotate_dataset(ds_path, [MEAN], workers=1)
     ds = open_dataset(ds_path)
     clips = ds.annotation("meancolour_clips").to_pandas()
@@ -141,9 +134,9 @@ def test_without_pictures_clips_are_refused_unless_decoding_is_allowed(tmp_path)
 
 
 def test_kill_9_then_resume_gives_the_uninterrupted_tables(built, tmp_path):
-    ref = _copy(built, tmp_path / "ref")
+    ref = copy_dataset(built, tmp_path / "ref")
     annotate_dataset(ref, [MEAN], workers=2, clips_per_task=1)
-    victim = _copy(built, tmp_path / "victim")
+    victim = copy_dataset(built, tmp_path / "victim")
     cmd = [sys.executable, "-m", "toonset", "annotate", str(victim), "--with", MEAN, "--workers", "2",
            "--clips-per-task", "1", "-q", "--config", str(tmp_path / "slow.toml")]
     (tmp_path / "slow.toml").write_text('[annotate.meancolour]\nsleep_s = 0.3\n')
@@ -176,7 +169,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_tables(built, tmp_path):
 def test_sakuga42m_export_takes_what_the_annotators_wrote(built, tmp_path):
     from toonset.store.export import export_dataset
 
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     annotate_dataset(ds_path, ["tests.fake_annotators:FakeExportSources"], workers=1)
     export_dataset(ds_path, "sakuga42m", tmp_path / "s.parquet")
     rows = {r["clip_id"]: r for r in pq.read_table(tmp_path / "s.parquet").to_pylist()}
@@ -205,7 +198,7 @@ def test_build_can_run_annotators(tmp_path):
 def test_a_filtered_subset_keeps_the_annotations_of_its_clips(built, tmp_path):
     from toonset.curate.filter import filter_dataset
 
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     annotate_dataset(ds_path, [MEAN], workers=1)
     clips = open_dataset(ds_path).annotation("meancolour_clips").to_pandas()
     cut = float(clips.brightness.median())
@@ -221,7 +214,7 @@ def test_a_filtered_subset_keeps_the_annotations_of_its_clips(built, tmp_path):
 
 
 def test_retry_errors_redoes_only_the_tasks_with_failed_clips(built, tmp_path):
-    ds_path = _copy(built, tmp_path)
+    ds_path = copy_dataset(built, tmp_path)
     settings = {"meancolour": {"fail_every": 2}}
     annotate_dataset(ds_path, [MEAN], settings, workers=1, clips_per_task=1)
     bad = (open_dataset(ds_path).annotation("coverage").to_pandas().status == "error").sum()
