@@ -20,6 +20,12 @@ import tomllib
 from toonset.errors import UsageError
 
 
+def check_max_side(setting: str, value: int) -> None:
+    """A longer-side setting: 0 (keep the source size) or at least 16 pixels."""
+    if value < 0 or 0 < value < 16:
+        raise UsageError(f"{setting} = {value}: 0 (source size) or at least 16")
+
+
 @dataclass
 class DecodeConfig:
     analysis_width: int = 160  # luma analysis frame width (height follows the aspect ratio)

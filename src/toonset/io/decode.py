@@ -29,6 +29,7 @@ from toonset.io.frames import (
     compat_thumb,
     diff_stats,
     frame_delta,
+    frame_rotation,
     is_still,
     plane_array,
     upright,
@@ -170,7 +171,7 @@ class VideoReader:
         aw = self.cfg.analysis_width
         for frame in self._packets():
             if self.frame_count == 0:
-                self.rotation = round((frame.rotation or 0) / 90.0) * 90 % 360
+                self.rotation = frame_rotation(frame)
                 self._time_base = frame.time_base
                 if frame.width > self.cfg.max_width or frame.height > self.cfg.max_height:
                     raise DimensionsError(f"decoded frame {frame.width}x{frame.height} exceeds the limit")

@@ -16,7 +16,7 @@ from typing import Any
 import av
 
 from toonset.analyze.base import ClipContext
-from toonset.config import MediaConfig
+from toonset.config import MediaConfig, check_max_side
 from toonset.errors import UsageError
 from toonset.io.frames import DecodedFrame, fit_size
 
@@ -26,8 +26,7 @@ MEDIA_MODES = ("encode", "reference")
 def check_media_settings(cfg: MediaConfig) -> None:
     if cfg.mode not in MEDIA_MODES:
         raise UsageError(f"media.mode = {cfg.mode!r}; choose from {', '.join(MEDIA_MODES)}")
-    if cfg.max_side < 0 or 0 < cfg.max_side < 16:
-        raise UsageError(f"media.max_side = {cfg.max_side}: 0 (source size) or at least 16")
+    check_max_side("media.max_side", cfg.max_side)
     if cfg.threads < 0:
         raise UsageError(f"media.threads = {cfg.threads}: 0 (the worker's CPU share) or more")
 

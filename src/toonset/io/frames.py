@@ -74,6 +74,11 @@ def plane_array(plane) -> np.ndarray:
     return arr[:, : plane.width]
 
 
+def frame_rotation(frame) -> int:
+    """A PyAV frame's display rotation snapped to 0, 90, 180 or 270 degrees (counter-clockwise)."""
+    return round((frame.rotation or 0) / 90.0) * 90 % 360
+
+
 def upright(arr: np.ndarray, rotation: int) -> np.ndarray:
     """Rotate an image counter-clockwise by ``rotation`` degrees (the display-matrix convention)."""
     k = (rotation // 90) % 4

@@ -12,6 +12,7 @@ WebDataset convention, ``<clip_id>.kf.<frame>.<ext>`` with the source frame inde
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import cv2
@@ -19,7 +20,7 @@ import numpy as np
 
 from toonset.analyze.base import ClipContext
 from toonset.analyze.fingerprint import KeyframeSource
-from toonset.config import KeyframesConfig
+from toonset.config import KeyframesConfig, check_max_side
 from toonset.errors import UsageError
 from toonset.io.frames import DecodedFrame, fit_size, split_i420
 
@@ -40,13 +41,23 @@ def picture_member(frame: int, fmt: str) -> str:
     return f"kf.{frame:07d}.{fmt}"
 
 
+def picture_frames(members: Iterable[str]) -> dict[int, str]:
+    """frame index → member extension, for the ``kf.<frame>.<ext>`` members of one clip (the inverse of
+    ``picture_member``)."""
+    out: dict[int, str] = {}
+    for ext in members:
+        parts = ext.split(".")
+        if len(parts) == 3 and parts[0] == "kf" and parts[1].isdigit():
+            out[int(parts[1])] = ext
+    return out
+
+
 def check_keyframe_settings(cfg: KeyframesConfig) -> None:
     if cfg.format not in PICTURE_FORMATS:
         raise UsageError(f"keyframes.format = {cfg.format!r}; choose from {', '.join(PICTURE_FORMATS)}")
     if not 1 <= cfg.quality <= 100:
         raise UsageError(f"keyframes.quality = {cfg.quality}: must be 1-100")
-    if cfg.max_side < 0 or 0 < cfg.max_side < 16:
-        raise UsageError(f"keyframes.max_side = {cfg.max_side}: 0 (source size) or at least 16")
+    check_max_side("keyframes.max_side", cfg.max_side)
 
 
 def encode_picture(bgr, fmt: str, quality: int) -> bytes:
@@ -94,7 +105,6 @@ class KeyframePictures:
         self._path = os.path.join(self.spool_dir, f"{clip.clip_id}.kf.spool")
         self._fh = None
         self._ranges: dict[int, tuple[int, int]] = {}
-        self._size = 0
 
     def process(self, frame: DecodedFrame) -> None:
         if frame.index in getattr(self.keyframes, "ruled_out", ()):
@@ -102,9 +112,8 @@ class KeyframePictures:
         data = keyframe_picture(frame, self.cfg)
         if self._fh is None:
             self._fh = open(self._path, "wb")  # noqa: SIM115 - one file for the clip's whole stretch of frames
+        self._ranges[frame.index] = (self._fh.tell(), len(data))
         self._fh.write(data)
-        self._ranges[frame.index] = (self._size, len(data))
-        self._size += len(data)
 
     def end_clip(self) -> dict[str, Any]:
         if self._fh is not None:

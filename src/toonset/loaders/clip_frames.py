@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
 
 import av
 import cv2
 import numpy as np
 
 from toonset.ingest.local import list_frame_files
-from toonset.io.frames import upright
+from toonset.io.frames import fit_size, frame_rotation, upright
 
 
 class ClipReadError(RuntimeError):
@@ -26,15 +25,13 @@ class ClipReadError(RuntimeError):
 
 
 def _rgb(frame: av.VideoFrame, max_side: int) -> np.ndarray:
-    rot = round((frame.rotation or 0) / 90.0) * 90 % 360
     w, h = frame.width, frame.height
     if max_side and max(w, h) > max_side:
-        s = max_side / max(w, h)
-        w, h = max(2, round(w * s) // 2 * 2), max(2, round(h * s) // 2 * 2)
+        w, h = fit_size(w, h, max_side)
         arr = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation="AREA")
     else:
         arr = frame.to_ndarray(format="rgb24")
-    return upright(arr, rot)
+    return upright(arr, frame_rotation(frame))
 
 
 def _stack(frames: list[np.ndarray]) -> np.ndarray:
@@ -107,10 +104,7 @@ def decode_reference(path: str, kind: str, start_frame: int, num_frames: int, st
         if first is None:
             raise ClipReadError(f"cannot decode image {files[0]}")
         size = (first.shape[1], first.shape[0])  # the build's reader brought every frame to this size
-        target = size
-        if max_side and max(size) > max_side:
-            s = max_side / max(size)
-            target = (max(2, round(size[0] * s) // 2 * 2), max(2, round(size[1] * s) // 2 * 2))
+        target = fit_size(*size, max_side) if max_side and max(size) > max_side else size
         frames = []
         for i, name in enumerate(files[start_frame : start_frame + num_frames]):
             if keep is not None and i not in keep:
@@ -145,13 +139,3 @@ def decode_picture(data: bytes) -> np.ndarray:
     if bgr is None:
         raise ClipReadError("a stored keyframe picture cannot be decoded")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def picture_frames(members: Iterable[str]) -> dict[int, str]:
-    """frame index → member extension, for the ``kf.<frame>.<ext>`` members of one clip."""
-    out: dict[int, str] = {}
-    for ext in members:
-        parts = ext.split(".")
-        if len(parts) == 3 and parts[0] == "kf" and parts[1].isdigit():
-            out[int(parts[1])] = ext
-    return out

@@ -76,6 +76,7 @@ class Dataset:
         self._cache: dict[str, pa.Table] = {}
         self._members: dict[str, dict[str, tuple[str, int, int]]] | None = None
         self._clip_rows: dict[str, dict[str, Any]] | None = None
+        self._source_rows: dict[str, dict[str, Any]] | None = None
 
     def table(self, name: str) -> pa.Table:
         if name not in self._cache:
@@ -153,21 +154,23 @@ class Dataset:
 
     def keyframe_frames(self, clip_id: str) -> list[int]:
         """Source frame indices of the clip's stored keyframe pictures."""
-        from toonset.loaders.clip_frames import picture_frames
+        from toonset.io.pictures import picture_frames
 
         return sorted(picture_frames(self.members(clip_id)))
 
     def keyframe_image(self, clip_id: str, frame: int):
         """The stored picture of keyframe ``frame`` (source frame index) of a clip: RGB uint8 H×W×3."""
-        from toonset.loaders.clip_frames import decode_picture, picture_frames
+        from toonset.io.pictures import picture_frames
+        from toonset.loaders.clip_frames import decode_picture
         from toonset.store.shards import read_member
 
-        pictures = picture_frames(self.members(clip_id))
+        members = self.members(clip_id)
+        pictures = picture_frames(members)
         if frame not in pictures:
             self._clip_row(clip_id)  # an unknown clip says so
             raise KeyError(f"clip {clip_id} has no stored picture of frame {frame} (stored: "
                            f"{len(pictures)}; built with --no-keyframes?)")
-        return decode_picture(read_member(self.members(clip_id)[pictures[frame]]))
+        return decode_picture(read_member(members[pictures[frame]]))
 
     def clip_frames(self, clip_id: str, keep: set[int] | None = None, max_frames: int = 0, max_side: int = 0):
         """Every frame of a clip (T×H×W×3 RGB uint8), from its ``.mp4`` or, when stored by reference,
@@ -179,17 +182,14 @@ class Dataset:
         if "mp4" in members:
             return decode_media(read_member(members["mp4"]), keep, max_frames, max_side)
         row = self._clip_row(clip_id)
-        src = self._source_rows()[row["source_id"]]
+        if self._source_rows is None:
+            rows = self.sources.select(["source_id", "path", "input_kind", "size_bytes"]).to_pylist()
+            self._source_rows = {r["source_id"]: r for r in rows}
+        src = self._source_rows[row["source_id"]]
         n = row["num_frames"] if not max_frames or keep is not None else min(row["num_frames"], max_frames)
         frames = decode_reference(src["path"], src["input_kind"], row["start_frame"], n, row["start_time"], keep,
                                   max_side, src["size_bytes"] if src["input_kind"] == "file" else None)
         return frames[:max_frames] if max_frames else frames
-
-    def _source_rows(self) -> dict[str, dict[str, Any]]:
-        if "_sources_by_id" not in self.__dict__:
-            rows = self.sources.select(["source_id", "path", "input_kind", "size_bytes"]).to_pylist()
-            self.__dict__["_sources_by_id"] = {r["source_id"]: r for r in rows}
-        return self.__dict__["_sources_by_id"]
 
     def torch_dataset(self, keyframes_only: bool = False, max_frames: int = 0, transform=None,
                       keyframe_source: str = "auto", max_side: int = 0):
