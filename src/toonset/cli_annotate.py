@@ -6,32 +6,19 @@ Thin: parse, call ``toonset.annotate``, print. Registered by ``toonset.cli`` thr
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-import tomllib
-
+from toonset.cli_curate import _bar, _print_json
 from toonset.errors import UsageError
-
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=1, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
 
 
 def load_annotate_settings(path: str | None) -> dict[str, dict[str, Any]]:
     """``[annotate.<name>]`` tables of a TOML file (other sections, e.g. a build's, are ignored)."""
     if not path:
         return {}
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"invalid TOML in {path}: {exc}") from exc
-    section = data.get("annotate", {})
+    from toonset.config import read_toml
+
+    section = read_toml(path).get("annotate", {})
     if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
         raise UsageError(f"{path}: [annotate.<name>] tables expected")
     return section
@@ -40,8 +27,6 @@ def load_annotate_settings(path: str | None) -> dict[str, dict[str, Any]]:
 def run_annotate(dataset: str, names: list[str], settings: dict[str, dict[str, Any]], workers: int | None,
                  executor: str, allow_decode: bool, quiet: bool, address: str | None = None,
                  clips_per_task: int = 32, retry_errors: bool = False) -> dict[str, Any]:
-    from tqdm import tqdm
-
     from toonset.annotate.runner import annotate_dataset
     from toonset.executors.local import default_workers
 
@@ -49,8 +34,8 @@ def run_annotate(dataset: str, names: list[str], settings: dict[str, dict[str, A
 
     def on_event(kind: str, data: dict[str, Any]) -> None:
         if kind == "plan":
-            bar["b"] = tqdm(total=data["tasks"], initial=data["tasks"] - data["todo"], unit="task",
-                            desc="annotate", disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+            bar["b"] = _bar(data["tasks"], "annotate", "task", quiet)
+            bar["b"].update(data["tasks"] - data["todo"])
         elif kind == "task_done" and "b" in bar:
             bar["b"].update(1)
 

@@ -120,12 +120,15 @@ class BuildConfig:
 
     @classmethod
     def load(cls, path: str | Path | None) -> BuildConfig:
-        if path is None:
-            return cls()
-        try:
-            with open(path, "rb") as fh:
-                return cls.from_dict(tomllib.load(fh))
-        except OSError as exc:
-            raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"invalid TOML in {path}: {exc}") from exc
+        return cls() if path is None else cls.from_dict(read_toml(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A settings file as a dict; an unreadable file or bad TOML is a ``UsageError`` naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"invalid TOML in {path}: {exc}") from exc

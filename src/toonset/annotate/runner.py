@@ -22,7 +22,6 @@ import json
 import multiprocessing as mp
 import os
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from toonset.annotate.base import (
 )
 from toonset.annotate.registry import annotator_class, make_annotator
 from toonset.errors import UsageError
+from toonset.executors.tasks import exception_text
 from toonset.pipeline.stage import Resources
 from toonset.store.atomic import atomic_open, atomic_write_text
 from toonset.store.schema import TABLES
@@ -192,9 +192,7 @@ class AnnotateWorker:
                     try:
                         parts.append(a.annotate([item]))
                     except Exception as exc:
-                        tb = traceback.extract_tb(exc.__traceback__)
-                        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-                        errors[item.clip_id] = f"{type(exc).__name__}: {exc}{where}"[:2000]
+                        errors[item.clip_id] = f"{type(exc).__name__}: {exception_text(exc)}"[:2000]
             for p in parts:
                 for table, rows in p.rows.items():
                     out.rows.setdefault(table, []).extend(rows)

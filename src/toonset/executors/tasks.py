@@ -200,13 +200,18 @@ def is_done(out: Path, task: Task) -> bool:
     return marker_path(out, task).exists()
 
 
+def exception_text(exc: BaseException) -> str:
+    """An unexpected exception's message and where it was raised (file:line), at most 2,000 characters."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{exc}{where}"[:2000]
+
+
 def error_from_exception(ref: SourceRef, stage: str, exc: BaseException, attempt: int,
                          source_id: str = "") -> ErrorRecord:
     if isinstance(exc, ToonsetError):
         return ErrorRecord(ref.path, source_id, stage, exc.kind, str(exc), attempt)
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-    return ErrorRecord(ref.path, source_id, stage, type(exc).__name__, f"{exc}{where}"[:2000], attempt)
+    return ErrorRecord(ref.path, source_id, stage, type(exc).__name__, exception_text(exc), attempt)
 
 
 Progress = Callable[[str, dict[str, Any]], None]
