@@ -11,15 +11,16 @@ import numpy as np
 
 def write_video(path: str | Path, frames: list[np.ndarray], fps: Fraction | int = 24, codec: str = "libx264",
                 pix_fmt: str = "yuv420p", rotation: int | None = None, container: str | None = None,
-                crf: int = 18, audio: bool = False) -> Path:
-    """Encode RGB uint8 frames to a video file; returns the path."""
+                crf: int = 18, audio: bool = False, options: dict[str, str] | None = None) -> Path:
+    """Encode RGB uint8 frames to a video file; returns the path. ``options``: x264 options instead of the
+    default fast ones (``crf`` and preset ultrafast)."""
     path = Path(path)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "ultrafast"}
+            stream.options = options or {"crf": str(crf), "preset": "ultrafast"}
         if rotation is not None:
             stream.set_display_rotation(rotation) if hasattr(stream, "set_display_rotation") else None
         astream = out.add_stream("aac", rate=44100) if audio else None

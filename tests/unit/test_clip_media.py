@@ -9,11 +9,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from tests.helpers import scene, with_figure
+from tests.helpers import scene, with_figure, write_video
 
 from toonset import open_dataset
 from toonset.config import BuildConfig
-from toonset.io.frames import fit_size, resize_plane
+from toonset.io.frames import fit_size, plane_array, resize_plane
 from toonset.loaders.clip_frames import ClipReadError, decode_reference
 from toonset.run import build_dataset
 from toonset.store.shards import read_member
@@ -21,19 +21,8 @@ from toonset.store.shards import read_member
 
 def _write_gop_video(path: Path, frames: list[np.ndarray], fps: int = 24) -> Path:
     """H.264 with B-frames and a keyframe every 12 frames, so reading a clip back has to seek."""
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        st = out.add_stream("libx264", rate=fps)
-        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
-        st.options = {"crf": "16", "preset": "veryfast", "x264-params": "keyint=12:min-keyint=12:bframes=2:scenecut=0"}
-        for i, rgb in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            vf.pts = i
-            for p in st.encode(vf):
-                out.mux(p)
-        for p in st.encode(None):
-            out.mux(p)
-    return path
+    return write_video(path, frames, fps=fps, options={
+        "crf": "16", "preset": "veryfast", "x264-params": "keyint=12:min-keyint=12:bframes=2:scenecut=0"})
 
 
 def _source_frames(path: Path) -> list[np.ndarray]:
@@ -43,8 +32,7 @@ def _source_frames(path: Path) -> list[np.ndarray]:
 
 def _source_luma(path: Path, size: tuple[int, int]) -> list[np.ndarray]:
     with av.open(str(path)) as c:
-        return [resize_plane(np.asarray(f.planes[0]).reshape(f.height, -1)[:, : f.width], *size)
-                for f in c.decode(video=0)]
+        return [resize_plane(plane_array(f.planes[0]), *size) for f in c.decode(video=0)]
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -92,8 +80,7 @@ def test_encoded_clips_keep_frames_times_and_quality(encoded, source):
         expected = [row.start_time + i / 24 - row.start_time for i in range(row.num_frames)]
         assert np.allclose(times, expected, atol=1e-3)  # PTS relative to the clip start, one frame apart
         ref = luma[row.start_frame : row.end_frame]
-        psnr = np.mean([_psnr(np.asarray(f.planes[0]).reshape(f.height, -1)[:, : f.width], r)
-                        for f, r in zip(frames, ref)])
+        psnr = np.mean([_psnr(plane_array(f.planes[0]), r) for f, r in zip(frames, ref)])
         assert psnr >= 38.0, (row.clip_id, psnr)
 
 
