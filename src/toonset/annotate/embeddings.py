@@ -31,8 +31,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec, file_sha256
+from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
 from toonset.errors import UsageError
+from toonset.io.decode import sha256_file
 from toonset.pipeline.stage import MissingExtraError, Resources
 
 EMBEDDINGS = pa.schema([
@@ -159,7 +160,7 @@ def clip_text(prior: dict[str, dict[str, list[dict[str, Any]]]], max_tags: int =
 
 def model_tag(path: str | Path, name: str = "") -> str:
     """``<name or file name>@<first 12 hex of the file's sha256>``: which weights made a vector."""
-    return f"{name or Path(path).name}@{file_sha256(path)[:12]}"
+    return f"{name or Path(path).name}@{sha256_file(str(path))[:12]}"
 
 
 # --------------------------------------------------------------------------------------------- CLIP pair

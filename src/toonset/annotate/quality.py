@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec, file_sha256
+from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
 from toonset.errors import UsageError
+from toonset.io.decode import sha256_file
 from toonset.pipeline.stage import Resources
 
 # per-keyframe metrics in column order (all float64; ``blockiness`` and ``sharpness`` may be null)
@@ -409,7 +410,7 @@ class QualityAnnotator(Annotator):
             from toonset.pipeline.stage import MissingExtraError
 
             raise MissingExtraError("the quality annotator's aesthetic model", "onnx") from exc
-        self.model_id = f"{p.name}@{file_sha256(p)[:12]}"
+        self.model_id = f"{p.name}@{sha256_file(str(p))[:12]}"
 
     def model_files(self) -> list[Path]:
         return [Path(self.params["aesthetic_model"]).expanduser()] if self.params["aesthetic_model"] else []

@@ -40,13 +40,13 @@ from toonset.annotate.base import (
     MissingPicturesError,
     Pictures,
     TableSpec,
-    file_sha256,
     params_json,
     run_identity,
 )
 from toonset.annotate.registry import annotator_class, make_annotator
 from toonset.errors import UsageError
 from toonset.executors.tasks import exception_text
+from toonset.io.decode import sha256_file
 from toonset.pipeline.stage import Resources
 from toonset.store.atomic import atomic_open, atomic_write_text
 from toonset.store.schema import TABLES
@@ -129,7 +129,7 @@ class AnnotateWorker:
         self.annotators: list[Annotator] = [make_annotator(s.name, s.params) for s in specs]
         for a in self.annotators:
             a.setup()
-        self.model_sha = {a.name: ",".join(file_sha256(p) for p in a.model_files()) for a in self.annotators}
+        self.model_sha = {a.name: ",".join(sha256_file(str(p)) for p in a.model_files()) for a in self.annotators}
         self.clips = {r["clip_id"]: r for r in self.ds.clips.to_pylist()}
         self.sources = {r["source_id"]: r for r in self.ds.sources.to_pylist()}
         self.stored_prior = self._stored_prior()
