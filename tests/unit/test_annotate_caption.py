@@ -17,13 +17,12 @@ from tests.helpers import copy_dataset, scene, with_figure, write_video
 from tests.openai_fake_server import DEFAULT_CAPTION, FakeOpenAI, Reply, ok
 
 from toonset import open_dataset
-from toonset.annotate.base import ClipItem, MissingModelError
+from toonset.annotate.base import ClipItem, MissingModelError, evenly_spaced
 from toonset.annotate.caption import (
     DEFAULT_PROMPT,
     PROMPT_VERSION,
     CaptionAnnotator,
     clip_facts,
-    evenly_spaced,
     jpeg_data_url,
     template_caption,
     word_count,
@@ -213,7 +212,8 @@ def test_reply_parsing_is_strict():
     for bad in (b"<html>oops</html>", b'{"choices": []}', b'{"choices":[{"message":{"content":"  "}}]}', b"[]"):
         with pytest.raises(EndpointError):
             reply_text(bad)
-    assert evenly_spaced(10, 4) == [0, 3, 6, 9] and evenly_spaced(3, 5) == [0, 1, 2] and evenly_spaced(5, 1) == [2]
+    assert evenly_spaced(range(10), 4) == [0, 3, 6, 9] and evenly_spaced(range(3), 5) == [0, 1, 2]
+    assert evenly_spaced(range(5), 1) == [2]
 
 
 # ------------------------------------------------------------------------------------------- through the runner

@@ -12,14 +12,13 @@ from tests.helpers import with_figure, write_video
 from tests.onnx_clip import build_clip_pair, dominant
 
 from toonset import open_dataset
-from toonset.annotate.base import MissingModelError
+from toonset.annotate.base import MissingModelError, evenly_spaced
 from toonset.annotate.embeddings import (
     ImageSpec,
     clip_text,
     image_spec,
     l2_normalise,
     packaged_minilm,
-    pick_frames,
     preprocess,
 )
 from toonset.annotate.runner import annotate_dataset
@@ -102,8 +101,8 @@ def test_clip_text_joins_caption_tags_and_ocr():
 
 
 def test_pick_frames_and_top_k():
-    assert pick_frames([1, 2, 3], 0) == [1, 2, 3]
-    picked = pick_frames(list(range(100)), 5)
+    assert evenly_spaced([1, 2, 3], 0) == [1, 2, 3]
+    picked = evenly_spaced(list(range(100)), 5)
     assert len(picked) == 5 and picked[0] == 0 and picked[-1] == 99
     v = l2_normalise(np.array([[1, 0], [0.6, 0.8], [0, 1], [1, 0]], np.float32))
     assert top_k(v, np.array([1, 0], np.float32), 3) == [(0, 1.0), (3, 1.0), (1, pytest.approx(0.6))]

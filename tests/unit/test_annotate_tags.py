@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toonset.annotate.base import ClipItem, MissingModelError, Pictures
+from toonset.annotate.base import ClipItem, MissingModelError, Pictures, evenly_spaced
 from toonset.annotate.tags import (
     TagsAnnotator,
     aggregate,
@@ -20,7 +20,6 @@ from toonset.annotate.tags import (
     pad_square_white,
     preprocess,
     sakuga42m_tag_strings,
-    sample_evenly,
 )
 
 # the tiny tagger: name, selected_tags.csv category, logit weights on the mean (B, G, R) in 0..1, bias
@@ -176,9 +175,9 @@ def test_input_geometry_sampling_and_probabilities():
     assert input_geometry([None, None, None, 3]).size == 448
     with pytest.raises(ValueError, match="square"):
         input_geometry([1, 448, 320, 3])
-    assert sample_evenly(list(range(9)), 3) == [0, 4, 8]
-    assert sample_evenly([5, 6], 4) == [5, 6] and sample_evenly([1, 2, 3], 0) == [1, 2, 3]
-    assert sample_evenly(list(range(10)), 4) == [0, 3, 6, 9]
+    assert evenly_spaced(list(range(9)), 3) == [0, 4, 8]
+    assert evenly_spaced([5, 6], 4) == [5, 6] and evenly_spaced([1, 2, 3], 0) == [1, 2, 3]
+    assert evenly_spaced(list(range(10)), 4) == [0, 3, 6, 9]
     assert np.allclose(as_probabilities(np.array([[0.2, 0.9]])), [[0.2, 0.9]])
     assert np.allclose(as_probabilities(np.array([[0.0, 2.0]])), [[0.5, 1 / (1 + np.exp(-2))]])
 

@@ -22,16 +22,18 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
 from toonset.errors import UsageError
 from toonset.pipeline.stage import Resources
+
+T = TypeVar("T")
 
 # added by the framework to every annotation row
 PROVENANCE = pa.schema([
@@ -166,6 +168,18 @@ class Annotator(ABC):
     def teardown(self) -> None:
         """Release what ``setup`` acquired."""
         return None
+
+
+def evenly_spaced(items: Sequence[T], k: int) -> list[T]:
+    """At most ``k`` items spread evenly over ``items``, the first and the last included (the middle one
+    when k = 1); all of them when k <= 0 or there are no more than k. Annotators sample keyframes with it."""
+    items = list(items)
+    n = len(items)
+    if k <= 0 or n <= k:
+        return items
+    if k == 1:
+        return [items[(n - 1) // 2]]
+    return [items[i] for i in sorted({round(j * (n - 1) / (k - 1)) for j in range(k)})]
 
 
 def params_json(params: dict[str, Any]) -> str:

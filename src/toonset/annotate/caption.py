@@ -33,7 +33,14 @@ from urllib.parse import urlsplit
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
+from toonset.annotate.base import (
+    Annotations,
+    Annotator,
+    ClipItem,
+    MissingModelError,
+    TableSpec,
+    evenly_spaced,
+)
 from toonset.errors import UsageError
 from toonset.pipeline.stage import Resources
 
@@ -365,17 +372,6 @@ def template_caption(f: ClipFacts, max_words: int = MAX_WORDS) -> str:
 
 
 # ============================================================================================ pictures
-def evenly_spaced(n: int, k: int) -> list[int]:
-    """``k`` indices spread over ``range(n)`` including both ends (the middle one when k = 1)."""
-    if n <= 0 or k <= 0:
-        return []
-    if k >= n:
-        return list(range(n))
-    if k == 1:
-        return [(n - 1) // 2]
-    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
-
-
 def jpeg_data_url(rgb: np.ndarray, quality: int = 90) -> str:
     """An RGB picture as ``data:image/jpeg;base64,…`` (what OpenAI-compatible vision servers accept)."""
     import cv2
@@ -390,7 +386,7 @@ def chosen_frames(item: ClipItem, max_keyframes: int) -> list[int]:
     frames = list(item.pictures)
     if not frames:
         raise ValueError(f"clip {item.clip_id} has no keyframe pictures to caption")
-    return [frames[i] for i in evenly_spaced(len(frames), max(1, max_keyframes))]
+    return evenly_spaced(frames, max(1, max_keyframes))
 
 
 def prompt_text(prompt: str, keyframes: int) -> str:

@@ -31,7 +31,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
+from toonset.annotate.base import (
+    Annotations,
+    Annotator,
+    ClipItem,
+    MissingModelError,
+    TableSpec,
+    evenly_spaced,
+)
 from toonset.errors import UsageError
 from toonset.io.decode import sha256_file
 from toonset.pipeline.stage import MissingExtraError, Resources
@@ -56,15 +63,6 @@ def l2_normalise(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, np.float32)
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return (v / np.where(n > 0, n, 1.0)).astype(np.float32)
-
-
-def pick_frames(frames: Sequence[int], limit: int) -> list[int]:
-    """At most ``limit`` frames, evenly spaced over the clip and always including the first (0: all)."""
-    frames = list(frames)
-    if limit <= 0 or len(frames) <= limit:
-        return frames
-    idx = np.unique(np.round(np.linspace(0, len(frames) - 1, limit)).astype(int))
-    return [frames[i] for i in idx]
 
 
 @dataclass(frozen=True)
@@ -464,7 +462,7 @@ def pair_params(params: dict[str, Any]) -> str:
 def embed_clip_pictures(pair: ClipPair, item: ClipItem, max_keyframes: int,
                         batch: int = 16) -> tuple[list[int], np.ndarray, np.ndarray | None]:
     """(frames, unit vectors per frame, clip vector = normalised mean, or None without pictures)."""
-    frames = pick_frames(list(item.pictures), max_keyframes)
+    frames = evenly_spaced(list(item.pictures), max_keyframes)
     if not frames:
         return [], np.zeros((0, 0), np.float32), None
     vecs = pair.encode_images([item.pictures[f] for f in frames], batch)

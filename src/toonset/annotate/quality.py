@@ -18,7 +18,14 @@ import cv2
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
+from toonset.annotate.base import (
+    Annotations,
+    Annotator,
+    ClipItem,
+    MissingModelError,
+    TableSpec,
+    evenly_spaced,
+)
 from toonset.errors import UsageError
 from toonset.io.decode import sha256_file
 from toonset.pipeline.stage import Resources
@@ -295,14 +302,6 @@ def image_tensor(rgb: np.ndarray, size: int, mean: Sequence[float], std: Sequenc
     x = img.astype(np.float32) / 255.0
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
-
-
-def evenly_spaced(items: Sequence[Any], k: int) -> list[Any]:
-    """At most ``k`` items spread over the sequence (all of them when k ≤ 0)."""
-    if k <= 0 or len(items) <= k:
-        return list(items)
-    idx = np.unique(np.linspace(0, len(items) - 1, k).round().astype(int))
-    return [items[i] for i in idx]
 
 
 class AestheticHead:

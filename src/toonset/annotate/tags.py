@@ -26,7 +26,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from toonset.annotate.base import Annotations, Annotator, ClipItem, MissingModelError, TableSpec
+from toonset.annotate.base import (
+    Annotations,
+    Annotator,
+    ClipItem,
+    MissingModelError,
+    TableSpec,
+    evenly_spaced,
+)
 from toonset.pipeline.stage import MissingExtraError, Resources
 
 TAGS = pa.schema([
@@ -173,16 +180,6 @@ def as_probabilities(out: np.ndarray) -> np.ndarray:
     if out.size and (out.min() < 0.0 or out.max() > 1.0):
         out = 1.0 / (1.0 + np.exp(-out))
     return out
-
-
-def sample_evenly(frames: Sequence[int], k: int) -> list[int]:
-    """At most ``k`` frames spread evenly over the list, first and last included (all when k <= 0)."""
-    if k <= 0 or len(frames) <= k:
-        return list(frames)
-    if k == 1:
-        return [frames[len(frames) // 2]]
-    idx = np.round(np.linspace(0, len(frames) - 1, k)).astype(int)
-    return [frames[i] for i in dict.fromkeys(idx.tolist())]
 
 
 def thresholds_for(categories: np.ndarray, general: float, character: float) -> np.ndarray:
@@ -343,7 +340,7 @@ class TagsAnnotator(Annotator):
         """Score the sampled keyframes of every clip of the batch together, then aggregate per clip."""
         tagger = self._tagger
         assert tagger is not None
-        chosen = [sample_evenly(list(item.pictures), int(self.params["max_keyframes"])) for item in batch]
+        chosen = [evenly_spaced(list(item.pictures), int(self.params["max_keyframes"])) for item in batch]
         pictures = [item.pictures[f] for item, frames in zip(batch, chosen) for f in frames]
         scores = tagger.scores(pictures, int(self.params["keyframe_batch"]))
         start = 0
