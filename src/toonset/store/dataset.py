@@ -75,6 +75,7 @@ class Dataset:
         self.meta: dict[str, Any] = json.loads(meta.read_text())
         self._cache: dict[str, pa.Table] = {}
         self._members: dict[str, dict[str, tuple[str, int, int]]] | None = None
+        self._pictures: dict[str, dict[int, str]] = {}  # clip_id -> {frame: member}, parsed once per clip
         self._clip_rows: dict[str, dict[str, Any]] | None = None
         self._source_rows: dict[str, dict[str, Any]] | None = None
 
@@ -152,25 +153,28 @@ class Dataset:
             raise KeyError(f"no clip {clip_id!r} in {self.path}")
         return self._clip_rows[clip_id]
 
+    def _picture_members(self, clip_id: str) -> dict[int, str]:
+        if clip_id not in self._pictures:
+            from toonset.io.pictures import picture_frames
+
+            self._pictures[clip_id] = picture_frames(self.members(clip_id))
+        return self._pictures[clip_id]
+
     def keyframe_frames(self, clip_id: str) -> list[int]:
         """Source frame indices of the clip's stored keyframe pictures."""
-        from toonset.io.pictures import picture_frames
-
-        return sorted(picture_frames(self.members(clip_id)))
+        return sorted(self._picture_members(clip_id))
 
     def keyframe_image(self, clip_id: str, frame: int):
         """The stored picture of keyframe ``frame`` (source frame index) of a clip: RGB uint8 H×W×3."""
-        from toonset.io.pictures import picture_frames
         from toonset.loaders.clip_frames import decode_picture
         from toonset.store.shards import read_member
 
-        members = self.members(clip_id)
-        pictures = picture_frames(members)
+        pictures = self._picture_members(clip_id)
         if frame not in pictures:
             self._clip_row(clip_id)  # an unknown clip says so
             raise KeyError(f"clip {clip_id} has no stored picture of frame {frame} (stored: "
                            f"{len(pictures)}; built with --no-keyframes?)")
-        return decode_picture(read_member(members[pictures[frame]]))
+        return decode_picture(read_member(self.members(clip_id)[pictures[frame]]))
 
     def clip_frames(self, clip_id: str, keep: set[int] | None = None, max_frames: int = 0, max_side: int = 0):
         """Every frame of a clip (T×H×W×3 RGB uint8), from its ``.mp4`` or, when stored by reference,
